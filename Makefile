@@ -1,0 +1,49 @@
+# The two commands of the README:  make lab   |   make test
+# Everything installs into .venv (created when missing); a second install does no work.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install lab test test-unit test-notebooks lint notebooks bench clean
+
+help:
+	@echo "make lab        create .venv if needed, install, open JupyterLab on notebooks/"
+	@echo "make test       create .venv if needed, install, run every test (unit + notebooks)"
+	@echo "make notebooks  re-execute the lecture notebooks in place at full quality"
+	@echo "make lint       ruff on the package and the tests"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs only when pyproject.toml changed since the last install.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --upgrade "pip>=23.1"
+	$(PY) -m pip install -e ".[test,notebooks]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nst)" > /dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+lint: $(STAMP)
+	$(PY) -m ruff check nst_helpers tests
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests
+
+test-notebooks: $(STAMP)
+	@if ls notebooks/*.ipynb > /dev/null 2>&1; then \
+	  NST_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:randomly notebooks/; \
+	else echo "no notebooks yet"; fi
+
+test: lint test-unit test-notebooks
+
+notebooks: $(STAMP)
+	$(PY) tools/run_notebooks.py notebooks/*.ipynb
+
+clean:
+	rm -rf .pytest_cache .ruff_cache test-artifacts

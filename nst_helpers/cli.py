@@ -1,0 +1,71 @@
+"""Command line: ``python -m nst_helpers CONTENT STYLE -o OUT`` (also installed as ``nst``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import NSTError
+from .images import load_image, save_image
+from .model import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
+from .transfer import DEFAULT_STEPS, INIT_MODES, OPTIMIZERS, default_weights, run_style_transfer
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to document the command line)."""
+    alpha, beta = default_weights("caffe")
+    p = argparse.ArgumentParser(
+        prog="python -m nst_helpers",
+        description="Gatys-style neural style transfer: repaint CONTENT in the style of STYLE.",
+        epilog="Example: python -m nst_helpers images/content/coffee.jpg images/style/swirls.jpg "
+        "-o coffee_swirls.png --size 256 --steps 150",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("content", help="content image C (path)")
+    p.add_argument("style", nargs="+", help="style image S (path); several paths blend several styles")
+    p.add_argument("-o", "--output", required=True, help="output image G (.png or .jpg)")
+    p.add_argument("--size", type=int, default=256, help="long side of G in pixels")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="objective evaluations")
+    p.add_argument("--alpha", type=float, default=alpha, help="content weight")
+    p.add_argument("--beta", type=float, default=beta, help="style weight (for the caffe weights)")
+    p.add_argument("--init", choices=INIT_MODES, default="content", help="how G starts")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
+    p.add_argument("--content-layers", nargs="+", default=list(DEFAULT_CONTENT_LAYERS), metavar="LAYER")
+    p.add_argument("--style-layers", nargs="+", default=list(DEFAULT_STYLE_LAYERS), metavar="LAYER")
+    p.add_argument("--weights", default="caffe", help="'caffe', 'torchvision' or a state-dict path")
+    p.add_argument("--pooling", choices=("max", "avg"), default="max")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    p.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 bad input, 2 usage, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        print(f"error: '{out}' exists and was left untouched; pass --force to overwrite it.", file=sys.stderr)
+        return 1
+    try:
+        content = load_image(args.content, args.size)
+        G, history = run_style_transfer(
+            content, args.style if len(args.style) > 1 else args.style[0],
+            alpha=args.alpha, beta=args.beta, steps=args.steps, init=args.init, optimizer=args.optimizer,
+            content_layers=args.content_layers, style_layers=args.style_layers, seed=args.seed,
+            device=args.device, progress=not args.quiet, weights=args.weights, pooling=args.pooling,
+        )
+        save_image(G, out, overwrite=args.force)
+    except (NSTError, FileExistsError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    note = f" (stopped early: {history.stopped})" if history.stopped else ""
+    print(f"wrote {out}: {G.shape[-1]} x {G.shape[-2]} px, {history.steps} evaluations in "
+          f"{history.seconds:.1f} s, loss {history.total[0]:.4g} -> {history.best_loss:.4g}{note}")
+    return 130 if history.stopped == "interrupted" else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

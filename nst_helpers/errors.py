@@ -1,0 +1,59 @@
+"""The package's own error types.
+
+Every error a user can cause (a bad file, a wrong layer name, an impossible
+weight) is raised early as one of these, with a message that says what was
+expected, what was found, and what to do. They subclass ``ValueError`` (or
+``FileNotFoundError``) as well, so ``except ValueError`` keeps working.
+
+==========================  =====================================================
+error                       raised for
+==========================  =====================================================
+:class:`NSTError`           base class of all errors below
+:class:`ImageLoadError`     a file that is missing, empty, truncated, not an
+                            image, too large to decode, or an unsupported array
+:class:`ImageTooSmallError` an image too small for the deepest chosen layer
+:class:`LayerNameError`     an unknown VGG19 layer name (the message lists the
+                            valid ones)
+:class:`ParameterError`     an impossible parameter: negative / NaN weight,
+                            ``steps < 1``, unknown init, optimiser or device
+:class:`WeightsError`       VGG19 weights that cannot be found or loaded
+==========================  =====================================================
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "NSTError",
+    "ImageLoadError",
+    "ImageTooSmallError",
+    "LayerNameError",
+    "ParameterError",
+    "WeightsError",
+]
+
+
+class NSTError(Exception):
+    """Base class of every error raised on purpose by :mod:`nst_helpers`."""
+
+
+class ImageLoadError(NSTError, ValueError):
+    """An image could not be read or converted; the message names the file."""
+
+
+class ImageTooSmallError(NSTError, ValueError):
+    """An image is too small for the chosen layers; the message gives the minimum."""
+
+
+class LayerNameError(NSTError, KeyError):
+    """An unknown layer name; the message lists the valid names."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class ParameterError(NSTError, ValueError):
+    """A parameter outside its allowed range or set of values."""
+
+
+class WeightsError(NSTError, RuntimeError):
+    """VGG19 weights that cannot be found, downloaded or loaded."""

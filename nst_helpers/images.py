@@ -1,0 +1,424 @@
+"""Images as tensors: load, resize, save and show.
+
+Every image inside the package is a float tensor of shape ``1 x 3 x H x W``
+(batch, RGB channels, height, width) with values in ``[0, 1]``. This module
+turns whatever a user has (a path, a PIL image, a NumPy array, a tensor) into
+that form, and back into a file or a picture.
+
+How image modes are converted (documented and tested):
+
+===================  ==========================================================
+input                becomes
+===================  ==========================================================
+RGB                  as is
+grayscale (L, 1)     the gray value copied into R, G and B
+16-bit (I;16, I)     scaled by 1/65535, keeping its full tonal range
+32-bit float (F)     clipped to [0, 1]
+palette (P, PA)      its colours looked up (transparency as for RGBA)
+RGBA, LA             composited onto a white background (transparent -> white)
+CMYK, YCbCr, LAB     converted to RGB by Pillow
+animated GIF / APNG  the first frame
+EXIF orientation     applied, so a phone photo comes out upright
+===================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps
+
+from .errors import ImageLoadError, ParameterError
+
+__all__ = [
+    "ImageSource",
+    "IMAGES_DIR",
+    "load_image",
+    "to_pil",
+    "save_image",
+    "show",
+    "resize_to",
+    "bundled_images",
+    "bundled_image",
+]
+
+ImageSource = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
+
+#: The repository's ``images/`` folder (bundled content photos and style images).
+IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
+
+#: Largest long side accepted by :func:`load_image` without ``size`` (pixels).
+MAX_SIDE = 8192
+
+_SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
+                 ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+# --------------------------------------------------------------------------- loading
+def _describe(src: object) -> str:
+    if isinstance(src, (str, os.PathLike)):
+        return f"'{os.fspath(src)}'"
+    return f"the {type(src).__name__} you passed"
+
+
+def _open_path(path: Path, size: int | None) -> Image.Image:
+    if not path.exists():
+        raise ImageLoadError(
+            f"No image at '{path}': the file does not exist. Check the path "
+            f"(relative paths start from {Path.cwd()}), or pick a bundled image "
+            "with nst_helpers.bundled_images()."
+        )
+    if path.is_dir():
+        raise ImageLoadError(f"'{path}' is a folder, not an image file. Name one file inside it.")
+    if path.stat().st_size == 0:
+        raise ImageLoadError(f"'{path}' is empty (0 bytes): the file was not saved or copied fully.")
+    try:
+        with warnings.catch_warnings():
+            # A file over Pillow's pixel limit is refused, not merely warned about.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+            if size is not None and img.format == "JPEG":
+                # Decode a huge JPEG at a reduced scale straight away (fast, little memory).
+                img.draft("RGB", (2 * size, 2 * size))
+            img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageLoadError(
+            f"'{path}' is too large to decode safely ({exc}). Shrink it first with an image "
+            "editor, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust the file."
+        ) from None
+    except Image.UnidentifiedImageError:
+        raise ImageLoadError(
+            f"'{path}' is not an image Pillow can read (is it a PDF, a text file or a "
+            "renamed file?). Save it as PNG or JPEG and try again."
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageLoadError(
+            f"'{path}' could not be decoded: {exc}. The file is probably truncated or "
+            "corrupt; download or export it again."
+        ) from None
+    return img
+
+
+def _pil_to_array(img: Image.Image, name: str) -> np.ndarray:
+    """PIL image of any mode -> float32 array H x W x 3 in [0, 1]."""
+    if getattr(img, "n_frames", 1) > 1:
+        img.seek(0)  # animated GIF / APNG / multi-page TIFF: the first frame
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block must not stop the image from loading
+        pass
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img.convert("I"), dtype=np.float64)
+        scale = 65535.0 if arr.max(initial=0) <= 65535 else float(arr.max())
+        arr = (arr / scale).astype(np.float32)
+        return np.repeat(arr[..., None], 3, axis=2).clip(0, 1)
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float32)
+        return np.repeat(arr[..., None], 3, axis=2).clip(0, 1)
+    if mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+        mode = img.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba).convert("RGB")
+    elif mode != "RGB":
+        try:
+            img = img.convert("RGB")
+        except (ValueError, OSError) as exc:
+            raise ImageLoadError(
+                f"Cannot convert {name} from mode {mode!r} to RGB ({exc}). Save it as an "
+                "8-bit RGB PNG or JPEG."
+            ) from None
+    return np.asarray(img, dtype=np.float32) / 255.0
+
+
+def _array_to_hwc(arr: np.ndarray, name: str) -> np.ndarray:
+    """A NumPy array (H x W, H x W x C or C x H x W) -> float32 H x W x 3 in [0, 1]."""
+    arr = np.asarray(arr)
+    if arr.ndim == 4 and arr.shape[0] == 1:
+        arr = arr[0]
+    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[2] not in (1, 3, 4):
+        arr = np.moveaxis(arr, 0, -1)  # C x H x W -> H x W x C
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4):
+        raise ImageLoadError(
+            f"Expected an image array of shape H x W, H x W x 3 or H x W x 4, got shape "
+            f"{tuple(arr.shape)} from {name}."
+        )
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.float32)
+    elif np.issubdtype(arr.dtype, np.integer):
+        top = 65535.0 if arr.dtype in (np.uint16, np.int32, np.int64) and arr.max(initial=0) > 255 else 255.0
+        arr = arr.astype(np.float32) / top
+    elif np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)
+        if not np.isfinite(arr).all():
+            raise ImageLoadError(f"{name} contains NaN or infinite values; an image needs finite pixels.")
+        if arr.min(initial=0) < -1e-3 or arr.max(initial=0) > 1 + 1e-3:
+            raise ImageLoadError(
+                f"A float image must have values in [0, 1]; {name} has values in "
+                f"[{arr.min():.3g}, {arr.max():.3g}]. Divide by 255 if it holds 0..255 values."
+            )
+    else:
+        raise ImageLoadError(f"Unsupported array dtype {arr.dtype} in {name}; use uint8 or float.")
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    elif arr.shape[2] == 4:
+        alpha = arr[..., 3:4]
+        arr = arr[..., :3] * alpha + (1.0 - alpha)  # composite onto white
+    return arr.clip(0, 1)
+
+
+def resize_to(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a ``1 x 3 x H x W`` image to ``size = (height, width)`` pixels.
+
+    Uses antialiased bicubic interpolation and clips the result to [0, 1].
+    """
+    if tuple(image.shape[-2:]) == tuple(size):
+        return image
+    out = F.interpolate(image, size=size, mode="bicubic", align_corners=False, antialias=True)
+    return out.clamp_(0.0, 1.0)
+
+
+def _long_side_size(h: int, w: int, size: int) -> tuple[int, int]:
+    scale = size / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def load_image(src: ImageSource, size: int | None = None, *, device: str | torch.device = "cpu") -> torch.Tensor:
+    """Load an image as a float tensor ``1 x 3 x H x W`` with values in [0, 1].
+
+    Parameters
+    ----------
+    src
+        A file path, a PIL image, a NumPy array (``H x W``, ``H x W x 3`` or
+        ``H x W x 4``; uint8 in 0..255, uint16 in 0..65535 or float in [0, 1])
+        or a tensor (``3 x H x W`` or ``1 x 3 x H x W`` in [0, 1]).
+    size
+        If given, the image is resized so that its *long* side is ``size``
+        pixels; the aspect ratio is kept. ``None`` keeps the original size.
+    device
+        Where the returned tensor lives.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``1 x 3 x H x W``, dtype float32, values in [0, 1].
+
+    Raises
+    ------
+    ImageLoadError
+        For a missing, empty, truncated or non-image file, or an unusable array.
+    ParameterError
+        For ``size <= 0``.
+    """
+    if size is not None:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+            raise ParameterError(f"size must be a positive whole number of pixels (the long side), got {size!r}.")
+        size = int(size)
+    name = _describe(src)
+    if isinstance(src, torch.Tensor):
+        t = src.detach().to("cpu", torch.float32)
+        if t.ndim == 3:
+            t = t.unsqueeze(0)
+        if t.ndim != 4 or t.shape[:2] != (1, 3):
+            raise ImageLoadError(f"Expected a tensor of shape 3 x H x W or 1 x 3 x H x W, got {tuple(src.shape)}.")
+        arr = None
+        tensor = t
+    else:
+        if isinstance(src, (str, os.PathLike)):
+            img = _open_path(Path(src).expanduser(), size)
+            arr = _pil_to_array(img, name)
+        elif isinstance(src, Image.Image):
+            arr = _pil_to_array(src, name)
+        elif isinstance(src, np.ndarray):
+            arr = _array_to_hwc(src, name)
+        else:
+            raise ImageLoadError(
+                f"Cannot load an image from a {type(src).__name__}; pass a file path, a PIL "
+                "image, a NumPy array or a tensor."
+            )
+        tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
+    if not torch.isfinite(tensor).all():
+        raise ImageLoadError(f"{name} contains NaN or infinite values; an image needs finite pixels.")
+    tensor = tensor.clamp(0.0, 1.0)
+    h, w = tensor.shape[-2:]
+    if size is not None:
+        tensor = resize_to(tensor, _long_side_size(h, w, size))
+    elif max(h, w) > MAX_SIDE:
+        raise ImageLoadError(
+            f"{name} is {w} x {h} pixels, larger than {MAX_SIDE} on its long side. Pass size=... "
+            "(for example size=512) to shrink it while loading."
+        )
+    return tensor.contiguous().to(device)
+
+
+# --------------------------------------------------------------------------- saving
+def to_pil(image: torch.Tensor) -> Image.Image:
+    """Convert ``1 x 3 x H x W`` or ``3 x H x W`` in [0, 1] to an 8-bit RGB PIL image."""
+    t = image.detach().to("cpu", torch.float32)
+    if t.ndim == 4:
+        if t.shape[0] != 1:
+            raise ParameterError(f"to_pil takes one image, got a batch of {t.shape[0]}.")
+        t = t[0]
+    if t.ndim != 3 or t.shape[0] != 3:
+        raise ParameterError(f"Expected an image tensor 1 x 3 x H x W, got shape {tuple(image.shape)}.")
+    arr = (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
+    return Image.fromarray(arr, mode="RGB")
+
+
+def save_image(image: torch.Tensor, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Save an image tensor to ``path`` (PNG, JPEG, ...; chosen by the suffix).
+
+    The file is written atomically: first to a temporary file in the same
+    folder, then moved into place, so a crash never leaves half a file. An
+    existing file is never replaced unless ``overwrite=True``.
+
+    Parameters
+    ----------
+    image
+        ``1 x 3 x H x W`` (or ``3 x H x W``) tensor with values in [0, 1].
+    path
+        Destination file; its folder must exist.
+    overwrite
+        Replace an existing file (default: refuse with ``FileExistsError``).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    path = Path(path).expanduser()
+    fmt = _SAVE_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ParameterError(
+            f"Cannot tell the image format from '{path.name}': use one of the suffixes "
+            f"{', '.join(sorted(_SAVE_FORMATS))}."
+        )
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"The folder '{path.parent}' does not exist; create it first.")
+    if path.exists() and not overwrite:
+        raise FileExistsError(
+            f"'{path}' already exists and was left untouched. Choose another name, or pass "
+            "overwrite=True (--force on the command line) to replace it."
+        )
+    pil = to_pil(image)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pil.save(fh, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # fails if path appeared meanwhile: never clobbers
+            except FileExistsError:
+                raise FileExistsError(f"'{path}' appeared while saving and was left untouched.") from None
+            except OSError:  # file systems without hard links
+                if path.exists():
+                    raise FileExistsError(f"'{path}' already exists and was left untouched.") from None
+                os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+# --------------------------------------------------------------------------- showing
+def show(
+    images: torch.Tensor | Sequence[torch.Tensor],
+    titles: str | Sequence[str] | None = None,
+    *,
+    height: float = 3.0,
+    axes=None,
+):
+    """Show one image, or a row of images with titles, with matplotlib.
+
+    Parameters
+    ----------
+    images
+        One ``1 x 3 x H x W`` tensor or a sequence of them.
+    titles
+        One title per image (or a single string for one image).
+    height
+        Height of the figure in inches.
+    axes
+        Existing matplotlib axes to draw into (one per image); a new figure otherwise.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if isinstance(images, torch.Tensor):
+        images = [images]
+    images = list(images)
+    if isinstance(titles, str):
+        titles = [titles]
+    titles = list(titles) if titles is not None else [""] * len(images)
+    if len(titles) != len(images):
+        raise ParameterError(f"Got {len(images)} images but {len(titles)} titles; give one title per image.")
+    if axes is None:
+        widths = [img.shape[-1] / img.shape[-2] for img in images]
+        fig, axes = plt.subplots(1, len(images), figsize=(height * sum(widths) + 0.2, height + 0.4),
+                                 gridspec_kw={"width_ratios": widths}, squeeze=False)
+        axes = axes[0]
+    else:
+        axes = np.atleast_1d(axes)
+        fig = axes[0].figure
+    for ax, img, title in zip(axes, images, titles):
+        ax.imshow(to_pil(img))
+        ax.set_title(title, fontsize=10)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- bundled images
+def bundled_images(kind: str | None = None) -> dict[str, Path]:
+    """The images shipped in the repository's ``images/`` folder.
+
+    Parameters
+    ----------
+    kind
+        ``"content"``, ``"style"`` or ``None`` for both (keys then are
+        ``"content/<name>"`` and ``"style/<name>"``).
+
+    Returns
+    -------
+    dict
+        Name (file stem) -> path, sorted by name.
+    """
+    kinds = ("content", "style") if kind is None else (kind,)
+    if any(k not in ("content", "style") for k in kinds):
+        raise ParameterError(f"kind must be 'content', 'style' or None, got {kind!r}.")
+    if not IMAGES_DIR.is_dir():
+        raise ImageLoadError(
+            f"The bundled images folder {IMAGES_DIR} is missing. It ships with the repository: "
+            "install the package from a clone with `pip install -e .`."
+        )
+    found: dict[str, Path] = {}
+    for k in kinds:
+        for p in sorted((IMAGES_DIR / k).glob("*")):
+            if p.suffix.lower() in (".jpg", ".jpeg", ".png"):
+                found[p.stem if kind else f"{k}/{p.stem}"] = p
+    return found
+
+
+def bundled_image(name: str, kind: str = "content") -> Path:
+    """Path of one bundled image, e.g. ``bundled_image("swirls", "style")``."""
+    options = bundled_images(kind)
+    if name not in options:
+        raise ImageLoadError(f"No bundled {kind} image named {name!r}; choose one of {sorted(options)}.")
+    return options[name]

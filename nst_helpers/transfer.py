@@ -1,0 +1,471 @@
+r"""Optimising the pixels of G: ``run_style_transfer``.
+
+We minimise
+
+.. math:: L(G) = \alpha\, L_{content}(G, C) + \beta\, L_{style}(G, S)
+
+over the pixels of G, where :math:`L_{content}` is the mean of the content
+losses of the content layers and :math:`L_{style} = \sum_l w_l E_l` the
+weighted sum of the style losses, with :math:`w_l = 1/|\text{style layers}|`
+unless given (the paper's choice). The network never changes; only G does.
+
+alpha and beta here versus the paper
+------------------------------------
+Our losses are normalised (see :mod:`nst_helpers.losses`): the content loss is
+a mean over the :math:`N_l M_l` feature values, the Gram matrix is divided by
+:math:`N_l M_l`. With the paper's un-normalised losses,
+:math:`L^{paper}_{content} = \frac{N_c M_c}{2} L_{content}` and
+:math:`E^{paper}_l = \frac{N_l^2}{4} E_l`. So a paper ratio
+:math:`\alpha_p/\beta_p` corresponds to very different numbers here, and,
+unlike the paper's, ours do not depend on the image size (the paper's ratio
+silently changes with :math:`M_c`, the number of pixels). Only the ratio
+beta/alpha matters for the result (up to the step size of Adam); alpha = 1
+by convention. The defaults :data:`DEFAULT_ALPHA` and :data:`DEFAULT_BETA`
+belong to the ``"caffe"`` weights (features on a 0..255 scale); torchvision's
+weights take inputs on a roughly 0..1 scale, so their features, and Gram
+matrices, are much smaller: use :func:`default_weights` to get matching values.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from .errors import NSTError, ParameterError
+from .images import ImageSource, load_image, resize_to
+from .losses import tv_loss
+from .model import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, build_model
+from .vgg import check_layer_names
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_BETA",
+    "DEFAULT_STEPS",
+    "INIT_MODES",
+    "OPTIMIZERS",
+    "History",
+    "default_weights",
+    "resolve_device",
+    "run_style_transfer",
+]
+
+#: Content weight alpha (by convention 1).
+DEFAULT_ALPHA = 1.0
+#: Style weight beta for the default "caffe" weights. Calibrated on the paper's pair (Tuebingen
+#: photo, The Starry Night) at 192 x 256 px: beta = 1 barely changes the photo, 10 gives visible
+#: strokes, 30 the classic look with the buildings intact, 100 and more bury the content.
+DEFAULT_BETA = 30.0
+#: Default number of objective evaluations.
+DEFAULT_STEPS = 300
+#: Ways to initialise G.
+INIT_MODES = ("content", "noise", "random")
+#: Optimisers.
+OPTIMIZERS = ("lbfgs", "adam")
+
+# torchvision's weights see inputs about 58 times smaller (1/0.226 vs 255), so features are about
+# 58x, content losses 58**2x and Gram MSEs 58**4x smaller: beta scales by about 58**2 = 3.4e3.
+# (Estimated from that scale, not calibrated: their weights need a download we cannot do offline.)
+_WEIGHT_DEFAULTS = {"caffe": (DEFAULT_ALPHA, DEFAULT_BETA), "torchvision": (1.0, DEFAULT_BETA * 3.4e3)}
+
+
+def default_weights(weights: str | os.PathLike = "caffe") -> tuple[float, float]:
+    """Default ``(alpha, beta)`` for a weight set (features of different scale need different beta)."""
+    return _WEIGHT_DEFAULTS.get(str(weights), _WEIGHT_DEFAULTS["caffe"])
+
+
+@dataclass
+class History:
+    """What happened during a run, one entry per objective evaluation.
+
+    Attributes
+    ----------
+    total, content, style
+        Lists of floats: L, L_content and L_style at each evaluation (in
+        order; ``total[k]`` is the loss at evaluation ``k + 1``).
+    layers
+        Per-layer losses: ``{"content_relu4_2": [...], "style_relu1_1": [...], ...}``.
+    snapshots
+        ``[(step, G)]``: G (``1 x 3 x H x W`` on the CPU) after ``step``
+        evaluations, every ``every`` evaluations, plus the start (step 0).
+    best_step, best_loss
+        Evaluation with the lowest total loss; the returned G is the image at that evaluation.
+    stopped
+        ``None`` if all steps ran, else why the run ended early
+        (``"interrupted"``, ``"callback"``, ``"non-finite loss"``).
+    seconds
+        Wall-clock time of the optimisation (targets and model building excluded).
+    settings
+        The parameters of the run (for captions and caches).
+    """
+
+    total: list[float] = field(default_factory=list)
+    content: list[float] = field(default_factory=list)
+    style: list[float] = field(default_factory=list)
+    layers: dict[str, list[float]] = field(default_factory=dict)
+    snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+    best_step: int = 0
+    best_loss: float = math.inf
+    stopped: str | None = None
+    seconds: float = 0.0
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def steps(self) -> int:
+        """Number of objective evaluations done."""
+        return len(self.total)
+
+    def snapshot_at(self, step: int) -> tuple[int, torch.Tensor]:
+        """The snapshot taken at ``step`` or, if none, the last one before it."""
+        if not self.snapshots:
+            raise ValueError("This run kept no snapshots.")
+        best = self.snapshots[0]
+        for s in self.snapshots:
+            if s[0] <= step:
+                best = s
+        return best
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or ``"auto"`` (CUDA, else MPS, else CPU)."""
+    if device is None:
+        return torch.device("cpu")
+    if isinstance(device, torch.device):
+        name = device.type
+    else:
+        name = str(device).lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    kind = name.split(":")[0]
+    if kind not in ("cpu", "cuda", "mps"):
+        raise ParameterError(f"Unknown device {device!r}: use 'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'.")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("device='cuda' was asked for, but PyTorch sees no CUDA GPU here. Use 'cpu' or 'auto'.")
+    if kind == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise ParameterError("device='mps' was asked for, but Apple's MPS is not available here. Use 'cpu' or 'auto'.")
+    return torch.device(name if not isinstance(device, torch.device) else device)
+
+
+def _check_weight(value: float, name: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"{name} must be a number, got {value!r}.") from None
+    if not math.isfinite(v) or v < 0:
+        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}.")
+    return v
+
+
+def _check_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ParameterError(f"{name} must be a whole number >= {minimum}, got {value!r}.")
+    return value
+
+
+def _style_size(content_hw: tuple[int, int], style_hw: tuple[int, int], scale: float) -> tuple[int, int]:
+    """Style size with the content's pixel count times ``scale**2``, keeping the style's aspect ratio."""
+    (ch, cw), (sh, sw) = content_hw, style_hw
+    factor = scale * math.sqrt((ch * cw) / (sh * sw))
+    return max(1, round(sh * factor)), max(1, round(sw * factor))
+
+
+def _initial_image(init, content: torch.Tensor, generator: torch.Generator, noise: float) -> torch.Tensor:
+    if isinstance(init, torch.Tensor):
+        if init.ndim != 4 or init.shape[:2] != (1, 3):
+            raise ParameterError(f"An init image must be 1 x 3 x H x W, got {tuple(init.shape)}.")
+        return resize_to(init.detach().to("cpu", torch.float32), tuple(content.shape[-2:])).clamp(0, 1)
+    base = content.detach().to("cpu", torch.float32)
+    if init == "content":
+        return base.clone()
+    if init == "noise":
+        return (base + noise * torch.randn(base.shape, generator=generator)).clamp(0, 1)
+    if init == "random":
+        return torch.rand(base.shape, generator=generator)
+    raise ParameterError(f"Unknown init {init!r}: use one of {INIT_MODES} or an image tensor.")
+
+
+def run_style_transfer(
+    content: ImageSource,
+    style: ImageSource | Sequence[ImageSource],
+    *,
+    alpha: float | None = None,
+    beta: float | None = None,
+    steps: int = DEFAULT_STEPS,
+    init: str | torch.Tensor = "content",
+    optimizer: str = "lbfgs",
+    content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
+    style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS,
+    style_layer_weights: Sequence[float] | None = None,
+    style_blend: Sequence[float] | None = None,
+    style_scale: float = 1.0,
+    tv_weight: float = 0.0,
+    size: int | None = None,
+    seed: int | None = 0,
+    noise: float = 0.2,
+    lr: float | None = None,
+    callback: Callable[[int, torch.Tensor, History], bool | None] | None = None,
+    every: int = 10,
+    device: str | torch.device = "cpu",
+    progress: bool = True,
+    weights: str | os.PathLike = "caffe",
+    pooling: str = "max",
+) -> tuple[torch.Tensor, History]:
+    """Gatys' online style transfer: optimise G so that alpha * L_content + beta * L_style falls.
+
+    Parameters
+    ----------
+    content
+        C: ``1 x 3 x H x W`` tensor in [0, 1] or anything :func:`load_image` takes.
+        G gets its size.
+    style
+        S (same kinds), or a list of style images blended by ``style_blend``.
+        Each is resized to the content's number of pixels (times
+        ``style_scale**2``), keeping its own aspect ratio.
+    alpha, beta
+        Weights of the content and style losses (>= 0, finite, not both 0).
+        Default: :func:`default_weights` for ``weights``. ``alpha=0`` is pure
+        texture synthesis, ``beta=0`` a reconstruction from the content alone.
+    steps
+        Exactly this many evaluations of the objective (forward + backward),
+        for L-BFGS as for Adam.
+    init
+        ``"content"`` (G starts as C), ``"noise"`` (C plus Gaussian noise of std
+        ``noise``), ``"random"`` (uniform noise in [0, 1]) or an image tensor.
+    optimizer
+        ``"lbfgs"`` (default; no line search, step 1) or ``"adam"`` (``lr``, default 0.02).
+    content_layers, style_layers
+        VGG19 layer names; a layer may appear in both.
+    style_layer_weights
+        :math:`w_l`, one per style layer (default 1/len(style_layers) each).
+    style_blend
+        Weights of several style images (default: equal).
+    style_scale
+        Scale of the style image relative to the content (2 = style features twice as large).
+    tv_weight
+        Weight of a total-variation (smoothness) term on G (default 0: off).
+    size
+        If given, C is resized to this long side first.
+    seed
+        Seed of the noise for ``init="noise"``/``"random"``; same seed and inputs give the same G on a CPU.
+    noise
+        Std of the noise added to C for ``init="noise"`` (pixel units, 0..1 scale).
+    callback
+        ``callback(step, G, history)``, called every ``every`` evaluations with
+        a copy of G; if it returns True the run stops early (``history.stopped == "callback"``).
+    every
+        Snapshot and callback interval, in evaluations. Also the number of
+        evaluations per optimiser call: between calls the pixels are clamped to [0, 1].
+    device
+        ``"cpu"`` (default), ``"cuda"``, ``"mps"`` or ``"auto"``.
+    progress
+        Show a tqdm progress bar.
+    weights, pooling
+        VGG19 weights (``"caffe"``, ``"torchvision"`` or a path) and pooling (``"max"``/``"avg"``).
+
+    Returns
+    -------
+    G : torch.Tensor
+        ``1 x 3 x H x W`` in [0, 1] on ``device``: the evaluated image with the
+        lowest loss (normally the last one).
+    history : History
+        Loss curves, snapshots and why the run stopped, if it stopped early.
+
+    Notes
+    -----
+    Ctrl-C (KeyboardInterrupt) during the run does not lose the work: the run
+    ends and returns the best G so far with ``history.stopped == "interrupted"``.
+    A NaN or infinite loss ends the run the same way with a warning.
+    Pixels stay in range without breaking L-BFGS: the closure never clamps;
+    G is clamped only between optimiser calls (every ``every`` evaluations) and at the end.
+    """
+    # ---- check everything before any expensive work
+    d_alpha, d_beta = default_weights(weights)
+    alpha = _check_weight(d_alpha if alpha is None else alpha, "alpha")
+    beta = _check_weight(d_beta if beta is None else beta, "beta")
+    if alpha == 0 and beta == 0:
+        raise ParameterError("alpha and beta are both 0, so there is nothing to optimise. Make at least one positive.")
+    steps = _check_int(steps, "steps", 1)
+    every = _check_int(every, "every", 1)
+    if optimizer not in OPTIMIZERS:
+        raise ParameterError(f"Unknown optimizer {optimizer!r}: use one of {OPTIMIZERS}.")
+    if not isinstance(init, torch.Tensor) and init not in INIT_MODES:
+        raise ParameterError(f"Unknown init {init!r}: use one of {INIT_MODES} or an image tensor.")
+    content_layers = check_layer_names(content_layers or [], "content layer")
+    style_layers = check_layer_names(style_layers or [], "style layer")
+    if alpha > 0 and not content_layers:
+        raise ParameterError("alpha > 0 but no content layers were given: add content layers, or set alpha=0.")
+    if beta > 0 and not style_layers:
+        raise ParameterError("beta > 0 but no style layers were given: add style layers, or set beta=0.")
+    if style_layer_weights is not None:
+        style_layer_weights = [_check_weight(w, "a style layer weight") for w in style_layer_weights]
+        if len(style_layer_weights) != len(style_layers):
+            raise ParameterError(
+                f"style_layer_weights has {len(style_layer_weights)} entries but there are "
+                f"{len(style_layers)} style layers; give one weight per layer."
+            )
+    tv_weight = _check_weight(tv_weight, "tv_weight")
+    noise = _check_weight(noise, "noise")
+    style_scale = _check_weight(style_scale, "style_scale")
+    if style_scale == 0:
+        raise ParameterError("style_scale must be > 0 (1 = the style image at the content's size).")
+    if lr is not None and _check_weight(lr, "lr") == 0:
+        raise ParameterError("lr must be > 0.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise ParameterError(f"seed must be a whole number or None, got {seed!r}.")
+    dev = resolve_device(device)
+
+    # ---- images
+    C = load_image(content, size)
+    styles = [style] if isinstance(style, (str, os.PathLike, torch.Tensor)) or not isinstance(style, Sequence) \
+        else list(style)
+    S = []
+    for s in styles:
+        s_img = load_image(s)
+        S.append(resize_to(s_img, _style_size(tuple(C.shape[-2:]), tuple(s_img.shape[-2:]), style_scale)))
+
+    # ---- drop the losses whose weight is 0 (texture synthesis, reconstruction): less to compute
+    c_layers = content_layers if alpha > 0 else []
+    s_layers = style_layers if beta > 0 else []
+    if beta == 0:
+        s_weights: list[float] = []
+    elif style_layer_weights is not None:
+        s_weights = list(style_layer_weights)
+    else:
+        s_weights = [1.0 / len(style_layers)] * len(style_layers)
+
+    generator = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
+    G0 = _initial_image(init, C, generator, noise)
+    try:
+        model, content_losses, style_losses = build_model(
+            C.to(dev), [s.to(dev) for s in S], content_layers=c_layers, style_layers=s_layers,
+            style_blend=style_blend, weights=weights, pooling=pooling,
+        )
+    except torch.OutOfMemoryError:
+        raise NSTError(_oom_message(dev, C)) from None
+
+    G = G0.to(dev).requires_grad_(True)
+    if optimizer == "lbfgs":
+        opt = torch.optim.LBFGS([G], lr=1.0 if lr is None else lr, max_iter=every, max_eval=every,
+                                tolerance_grad=0.0, tolerance_change=0.0, history_size=100)
+    else:
+        opt = torch.optim.Adam([G], lr=0.02 if lr is None else lr)
+
+    layer_names = [f"content_{n}" for n in c_layers] + [f"style_{n}" for n in s_layers]
+    history = History(layers={n: [] for n in layer_names}, settings=dict(
+        alpha=alpha, beta=beta, steps=steps, init=init if isinstance(init, str) else "image",
+        optimizer=optimizer, content_layers=list(content_layers), style_layers=list(style_layers),
+        seed=seed, size=tuple(C.shape[-2:]), weights=str(weights), pooling=pooling, tv_weight=tv_weight,
+        style_scale=style_scale, device=str(dev),
+    ))
+    history.snapshots.append((0, G.detach().to("cpu").clone()))
+    zero = torch.zeros((), device=dev)
+    records: list[torch.Tensor] = []  # one small tensor per evaluation, read in bulk (no sync per step)
+    best = {"loss": torch.tensor(math.inf, device=dev), "G": G.detach().clone(), "step": torch.zeros((), device=dev)}
+    n_content = max(len(content_losses), 1)
+    # The optimiser sees L / L(G_0): O(1) numbers whatever alpha and beta are. With the raw loss
+    # (about 1e9 for the caffe weights) float32 round-off corrupts L-BFGS's curvature pairs and
+    # the run blows up after a few steps. The history keeps the unscaled values.
+    scale: list[torch.Tensor] = []
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        model(G)
+        c = sum((cl.loss for cl in content_losses), zero) / n_content
+        s = sum((w * sl.loss for w, sl in zip(s_weights, style_losses)), zero)
+        loss = alpha * c + beta * s
+        if tv_weight > 0:
+            loss = loss + tv_weight * tv_loss(G)
+        current = loss.detach()
+        if not scale:
+            scale.append(1.0 / current.clamp_min(1e-12))
+        (loss * scale[0]).backward()
+        with torch.no_grad():
+            records.append(torch.stack([current, c.detach(), s.detach()]
+                                       + [m.loss.detach() for m in content_losses]
+                                       + [m.loss.detach() for m in style_losses]))
+            better = current < best["loss"]  # False for NaN: a NaN never becomes the best
+            best["loss"] = torch.where(better, current, best["loss"])
+            best["G"] = torch.where(better, G.detach(), best["G"])
+            step = torch.full((), float(history.steps + len(records)), device=dev)
+            best["step"] = torch.where(better, step, best["step"])
+        return current * scale[0]
+
+    def flush() -> bool:
+        """Move the recorded losses into the history; False if one is NaN or infinite."""
+        if not records:
+            return True
+        values = torch.stack(records).cpu().tolist()
+        records.clear()
+        for row in values:
+            history.total.append(row[0])
+            history.content.append(row[1])
+            history.style.append(row[2])
+            for name, v in zip(layer_names, row[3:]):
+                history.layers[name].append(v)
+        return all(math.isfinite(row[0]) for row in values)
+
+    bar = _progress_bar(steps, progress)
+    start = time.perf_counter()
+    try:
+        while history.steps + len(records) < steps:
+            chunk = min(every, steps - history.steps - len(records))
+            if optimizer == "lbfgs":
+                opt.param_groups[0]["max_iter"] = chunk
+                opt.param_groups[0]["max_eval"] = chunk
+                opt.step(closure)
+            else:
+                for _ in range(chunk):
+                    opt.step(closure)
+            with torch.no_grad():
+                G.clamp_(0.0, 1.0)  # outside the closure: L-BFGS never sees a clamped evaluation
+            before = history.steps
+            finite = flush()
+            if not finite:
+                history.stopped = "non-finite loss"
+                warnings.warn(
+                    f"The loss became NaN or infinite at evaluation {history.steps}; the run stopped and "
+                    "returns the best finite G so far. Lower beta or lr, or check the input images.",
+                    RuntimeWarning, stacklevel=2,
+                )
+                break
+            bar.set_postfix(loss=f"{history.total[-1]:.4g}", refresh=False)
+            bar.update(history.steps - before)
+            snap = G.detach().to("cpu").clone()
+            history.snapshots.append((history.steps, snap))
+            if callback is not None and callback(history.steps, snap, history):
+                history.stopped = "callback"
+                break
+    except KeyboardInterrupt:
+        flush()
+        history.stopped = "interrupted"
+        print(f"Interrupted after {history.steps} of {steps} evaluations; returning the best G so far.")
+    except torch.OutOfMemoryError:
+        raise NSTError(_oom_message(dev, C)) from None
+    finally:
+        bar.close()
+    history.seconds = time.perf_counter() - start
+    history.best_loss = float(best["loss"])
+    history.best_step = int(best["step"])
+    result = best["G"] if history.best_step > 0 else G.detach()
+    return result.clamp(0.0, 1.0), history
+
+
+def _oom_message(dev: torch.device, C: torch.Tensor) -> str:
+    h, w = C.shape[-2:]
+    return (f"Out of memory on {dev} for a {w} x {h} image. Use a smaller size (for example size="
+            f"{max(64, max(h, w) // 2)}), fewer or shallower style layers, or the CPU.")
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, desc="style transfer", unit="eval", leave=True)
