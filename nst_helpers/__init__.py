@@ -21,6 +21,7 @@ from .errors import (
     LayerNameError,
     NSTError,
     ParameterError,
+    ResourceError,
     WeightsError,
 )
 from .images import bundled_image, bundled_images, load_image, save_image, show, to_pil
@@ -50,6 +51,7 @@ __all__ = [
     "NSTError",
     "Normalization",
     "ParameterError",
+    "ResourceError",
     "StyleLoss",
     "WeightsError",
     "build_model",

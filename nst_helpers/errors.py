@@ -17,6 +17,7 @@ error                       raised for
 :class:`ParameterError`     an impossible parameter: negative / NaN weight,
                             ``steps < 1``, unknown init, optimiser or device
 :class:`WeightsError`       VGG19 weights that cannot be found or loaded
+:class:`ResourceError`      out of memory (GPU or CPU) for the chosen image size
 ==========================  =====================================================
 """
 
@@ -29,6 +30,7 @@ __all__ = [
     "LayerNameError",
     "ParameterError",
     "WeightsError",
+    "ResourceError",
 ]
 
 
@@ -57,3 +59,7 @@ class ParameterError(NSTError, ValueError):
 
 class WeightsError(NSTError, RuntimeError):
     """VGG19 weights that cannot be found, downloaded or loaded."""
+
+
+class ResourceError(NSTError, MemoryError):
+    """Out of memory for the chosen size; the message suggests a smaller one."""

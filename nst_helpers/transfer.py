@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .errors import NSTError, ParameterError
+from .errors import ParameterError, ResourceError
 from .images import ImageSource, load_image, resize_to
 from .losses import tv_loss
 from .model import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, build_model
@@ -349,8 +349,10 @@ def run_style_transfer(
             C.to(dev), [s.to(dev) for s in S], content_layers=c_layers, style_layers=s_layers,
             style_blend=style_blend, weights=weights, pooling=pooling,
         )
-    except torch.OutOfMemoryError:
-        raise NSTError(_oom_message(dev, C)) from None
+    except (RuntimeError, MemoryError) as exc:
+        if _is_oom(exc):
+            raise ResourceError(_oom_message(dev, C)) from exc
+        raise
 
     G = G0.to(dev).requires_grad_(True)
     if optimizer == "lbfgs":
@@ -448,8 +450,10 @@ def run_style_transfer(
         flush()
         history.stopped = "interrupted"
         print(f"Interrupted after {history.steps} of {steps} evaluations; returning the best G so far.")
-    except torch.OutOfMemoryError:
-        raise NSTError(_oom_message(dev, C)) from None
+    except (RuntimeError, MemoryError) as exc:
+        if _is_oom(exc):
+            raise ResourceError(_oom_message(dev, C)) from exc
+        raise
     finally:
         bar.close()
     history.seconds = time.perf_counter() - start
@@ -457,6 +461,13 @@ def run_style_transfer(
     history.best_step = int(best["step"])
     result = best["G"] if history.best_step > 0 else G.detach()
     return result.clamp(0.0, 1.0), history
+
+
+def _is_oom(exc: BaseException) -> bool:
+    """CUDA/MPS out-of-memory errors and the CPU allocator's failure."""
+    text = str(exc).lower()
+    return isinstance(exc, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in text \
+        or "can't allocate memory" in text
 
 
 def _oom_message(dev: torch.device, C: torch.Tensor) -> str:
