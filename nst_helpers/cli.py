@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .color import COLOR_MODES
 from .errors import NSTError
 from .images import load_image, save_image
 from .model import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
@@ -35,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-layers", nargs="+", default=list(DEFAULT_STYLE_LAYERS), metavar="LAYER")
     p.add_argument("--weights", default="caffe", help="'caffe', 'torchvision' or a state-dict path")
     p.add_argument("--pooling", choices=("max", "avg"), default="max")
+    p.add_argument("--preserve-color", choices=COLOR_MODES, default=None,
+                   help="keep the content's colours: 'luminance' (transfer brightness only) or 'match'")
+    p.add_argument("--style-blend", type=float, nargs="+", default=None, metavar="W",
+                   help="weights of several style images (one per STYLE)")
+    p.add_argument("--style-scale", type=float, default=1.0, help="size of style features relative to content")
+    p.add_argument("--tv-weight", type=float, default=0.0, help="total-variation (smoothness) weight")
+    p.add_argument("--scales", type=int, nargs="+", default=None, metavar="SIDE",
+                   help="coarse-to-fine long sides, e.g. --scales 128 256 (G gets the last)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
     p.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
@@ -56,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             alpha=args.alpha, beta=args.beta, steps=args.steps, init=args.init, optimizer=args.optimizer,
             content_layers=args.content_layers, style_layers=args.style_layers, seed=args.seed,
             device=args.device, progress=not args.quiet, weights=args.weights, pooling=args.pooling,
+            preserve_color=args.preserve_color, style_blend=args.style_blend, style_scale=args.style_scale,
+            tv_weight=args.tv_weight, scales=args.scales,
         )
         save_image(G, out, overwrite=args.force)
     except (NSTError, FileExistsError, FileNotFoundError) as exc:

@@ -31,16 +31,21 @@ from torch import nn
 
 from .errors import ParameterError
 
-__all__ = ["gram_matrix", "ContentLoss", "StyleLoss", "tv_loss"]
+__all__ = ["gram_matrix", "resize_mask", "ContentLoss", "StyleLoss", "tv_loss"]
 
 
-def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+def gram_matrix(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     r"""Gram matrix of a batch of feature maps, normalised by :math:`N M`.
 
     Parameters
     ----------
     features
         ``B x N x H x W``: B images, N feature maps of H x W each.
+    mask
+        Optional ``B x 1 x H x W`` (or ``1 x 1 x H x W``) weights in [0, 1]: a
+        *guided* Gram matrix (Gatys et al. 2017) of the masked region only,
+        normalised by ``N * sum(mask**2)`` instead of ``N * H * W``. An all-ones
+        mask gives the ordinary Gram matrix.
 
     Returns
     -------
@@ -57,8 +62,20 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
             f"{tuple(features.shape)}. For one image add a batch dimension with .unsqueeze(0)."
         )
     b, n, h, w = features.shape
+    if mask is not None:
+        features = features * mask
+        norm = n * mask.pow(2).sum().clamp_min(1e-8) * (b / mask.shape[0])
+    else:
+        norm = n * h * w
     flat = features.reshape(b, n, h * w)  # one row per feature map: keep channels and positions apart
-    return torch.bmm(flat, flat.transpose(1, 2)) / (n * h * w)
+    return torch.bmm(flat, flat.transpose(1, 2)) / norm
+
+
+def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a ``1 x 1 x H x W`` mask in [0, 1] to ``size`` (area averaging when shrinking)."""
+    if tuple(mask.shape[-2:]) == tuple(size):
+        return mask
+    return F.interpolate(mask, size=size, mode="area" if mask.shape[-1] >= size[-1] else "bilinear")
 
 
 class ContentLoss(nn.Module):
@@ -101,17 +118,24 @@ class StyleLoss(nn.Module):
     target_features
         ``1 x N x H x W`` feature maps of the style image S at this layer. Its
         Gram matrix ``1 x N x N`` is computed once and kept as ``self.target``.
-        A list of feature maps with ``weights`` blends several style images:
-        the target is the weighted mean of their Gram matrices.
+        A list of feature maps blends several style images: the target is the
+        weighted mean of their Gram matrices (``weights``, normalised to sum to 1).
     weights
-        Blend weights for a list of style images (normalised to sum to 1).
+        Blend weights for a list of style images (default: equal).
+    masks
+        Spatial control (Gatys et al. 2017): one ``1 x 1 x H x W`` mask of G per
+        style image (any resolution; resized to the features). Style image r then
+        only governs the region of G where mask r is on: the loss is the weighted
+        sum over r of MSE(guided Gram of G in region r, Gram of S_r). Where every
+        mask is 0, G has no style loss at all.
 
     Forward: takes ``1 x N x H x W`` features of G (any H x W: Gram matrices do
-    not depend on the image size), stores ``self.loss = mean((gram(input) - target)**2)``
-    and returns ``input`` unchanged.
+    not depend on the image size), stores ``self.loss`` (a 0-d tensor) and
+    returns ``input`` unchanged.
     """
 
-    def __init__(self, target_features: torch.Tensor | list[torch.Tensor], weights: list[float] | None = None) -> None:
+    def __init__(self, target_features: torch.Tensor | list[torch.Tensor], weights: list[float] | None = None,
+                 masks: list[torch.Tensor] | None = None) -> None:
         super().__init__()
         feats = [target_features] if isinstance(target_features, torch.Tensor) else list(target_features)
         if weights is None:
@@ -121,18 +145,38 @@ class StyleLoss(nn.Module):
                 f"StyleLoss needs one non-negative blend weight per style image ({len(feats)}), "
                 f"not all zero; got {weights}."
             )
+        if masks is not None and len(masks) != len(feats):
+            raise ParameterError(f"Give one mask per style image: {len(feats)} style images, {len(masks)} masks.")
         total = float(sum(weights))
+        self.blend = [w / total for w in weights]
         with torch.no_grad():
-            target = sum((w / total) * gram_matrix(f.detach()) for w, f in zip(weights, feats))
+            grams = [gram_matrix(f.detach()) for f in feats]
+            target = sum(w * g for w, g in zip(self.blend, grams))
         self.register_buffer("target", target)
+        self.masks = None
+        if masks is not None:
+            self.register_buffer("region_targets", torch.cat(grams))  # R x N x N
+            self.masks = [m.detach().to(target.device, torch.float32) for m in masks]
+            self._resized: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
         self.loss = torch.zeros((), device=target.device)
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        self.loss = F.mse_loss(gram_matrix(input), self.target)
+        if self.masks is None:
+            self.loss = F.mse_loss(gram_matrix(input), self.target)
+            return input
+        size = tuple(input.shape[-2:])
+        if size not in self._resized:  # once per feature size: resize the masks, drop empty regions
+            resized = [resize_mask(m, size) for m in self.masks]
+            self._resized[size] = [(r, m) for r, m in enumerate(resized) if float(m.sum()) > 0]
+        loss = torch.zeros((), device=input.device)
+        for r, mask in self._resized[size]:
+            loss = loss + self.blend[r] * F.mse_loss(gram_matrix(input, mask), self.region_targets[r:r + 1])
+        self.loss = loss
         return input
 
     def extra_repr(self) -> str:
-        return f"target={tuple(self.target.shape)}"
+        regions = f", regions={len(self.masks)}" if self.masks is not None else ""
+        return f"target={tuple(self.target.shape)}{regions}"
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:

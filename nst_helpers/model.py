@@ -150,6 +150,7 @@ def build_model(
     content_layers: Sequence[str] | None = DEFAULT_CONTENT_LAYERS,
     style_layers: Sequence[str] | None = DEFAULT_STYLE_LAYERS,
     style_blend: Sequence[float] | None = None,
+    style_masks: Sequence[torch.Tensor] | None = None,
     weights: str | os.PathLike = "caffe",
     normalization: str | None = None,
     pooling: str = "max",
@@ -169,6 +170,10 @@ def build_model(
         carry both a content and a style loss (content loss first).
     style_blend
         Weights of several style images (default: equal).
+    style_masks
+        Spatial control: one ``1 x 1 x H x W`` mask (values in [0, 1], any
+        resolution) per style image, saying where in G that style applies
+        (see :class:`~nst_helpers.losses.StyleLoss`). Default: everywhere.
     weights
         VGG19 weights: ``"caffe"`` (default), ``"torchvision"`` or a path.
     normalization
@@ -202,6 +207,17 @@ def build_model(
     for s in styles:
         if s_layers:
             _check_size(s, s_layers, "style")
+    masks = None
+    if style_masks is not None:
+        masks = [torch.as_tensor(m, dtype=torch.float32).to(content.device) for m in style_masks]
+        for m in masks:
+            if m.ndim != 4 or m.shape[:2] != (1, 1) or not torch.isfinite(m).all() or m.min() < 0 or m.max() > 1:
+                raise ParameterError(
+                    f"A style mask must be a 1 x 1 x H x W tensor with values in [0, 1], got shape "
+                    f"{tuple(m.shape)}. Build one with e.g. torch.zeros(1, 1, H, W) and set the region to 1."
+                )
+        if len(masks) != len(styles):
+            raise ParameterError(f"Give one mask per style image: {len(styles)} style images, {len(masks)} masks.")
     last = max(c_layers + s_layers, key=layer_index)
     if vgg is None:
         vgg = load_vgg19(weights, pooling=pooling, last_layer=last)
@@ -221,7 +237,7 @@ def build_model(
             content_losses[name] = ContentLoss(c_feats[name])
             modules.append((f"content_{name}", content_losses[name]))
         if name in s_layers:
-            style_losses[name] = StyleLoss([f[name] for f in s_feats], style_blend)
+            style_losses[name] = StyleLoss([f[name] for f in s_feats], style_blend, masks=masks)
             modules.append((f"style_{name}", style_losses[name]))
         if name == last:
             break

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .color import COLOR_MODES, combine_luminance, luminance, match_color, match_luminance
 from .errors import ParameterError, ResourceError
 from .images import ImageSource, load_image, resize_to
 from .losses import tv_loss
@@ -207,8 +208,11 @@ def run_style_transfer(
     style_layer_weights: Sequence[float] | None = None,
     style_blend: Sequence[float] | None = None,
     style_scale: float = 1.0,
+    style_masks: Sequence[torch.Tensor] | None = None,
+    preserve_color: str | None = None,
     tv_weight: float = 0.0,
     size: int | None = None,
+    scales: Sequence[int] | None = None,
     seed: int | None = 0,
     noise: float = 0.2,
     lr: float | None = None,
@@ -250,10 +254,22 @@ def run_style_transfer(
         Weights of several style images (default: equal).
     style_scale
         Scale of the style image relative to the content (2 = style features twice as large).
+    style_masks
+        Spatial control: one ``1 x 1 x H x W`` mask in [0, 1] per style image, saying
+        where in G that style applies; where all masks are 0, G only keeps the content.
+    preserve_color
+        ``None`` (copy the style's colours), ``"match"`` (recolour S to C's colour mean and
+        covariance first) or ``"luminance"`` (transfer on the luminance only, then put C's
+        colours back); see :mod:`nst_helpers.color`.
     tv_weight
-        Weight of a total-variation (smoothness) term on G (default 0: off).
+        Weight of a total-variation (smoothness) term on G (default 0: off). The term
+        is small (about 0.03 for a photo), so with the caffe defaults 1e7 to 1e8 smooths visibly.
     size
         If given, C is resized to this long side first.
+    scales
+        Coarse-to-fine (Gatys et al. 2017): long sides to optimise at in turn, e.g.
+        ``(128, 256)``. Each stage starts from the previous G, upsampled; ``steps`` are
+        split evenly over the stages (the remainder goes to the last). G gets the last size.
     seed
         Seed of the noise for ``init="noise"``/``"random"``; same seed and inputs give the same G on a CPU.
     noise
@@ -287,6 +303,7 @@ def run_style_transfer(
     Pixels stay in range without breaking L-BFGS: the closure never clamps;
     G is clamped only between optimiser calls (every ``every`` evaluations) and at the end.
     """
+    call = dict(locals())  # the arguments as given, for the coarse-to-fine stages
     # ---- check everything before any expensive work
     d_alpha, d_beta = default_weights(weights)
     alpha = _check_weight(d_alpha if alpha is None else alpha, "alpha")
@@ -321,7 +338,11 @@ def run_style_transfer(
         raise ParameterError("lr must be > 0.")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
         raise ParameterError(f"seed must be a whole number or None, got {seed!r}.")
+    if preserve_color is not None and preserve_color not in COLOR_MODES:
+        raise ParameterError(f"Unknown preserve_color {preserve_color!r}: use None or one of {COLOR_MODES}.")
     dev = resolve_device(device)
+    if scales is not None:
+        return _coarse_to_fine(call)
 
     # ---- images
     C = load_image(content, size)
@@ -331,6 +352,14 @@ def run_style_transfer(
     for s in styles:
         s_img = load_image(s)
         S.append(resize_to(s_img, _style_size(tuple(C.shape[-2:]), tuple(s_img.shape[-2:]), style_scale)))
+    C_rgb = C
+    if preserve_color == "match":
+        S = [match_color(s, C) for s in S]
+    elif preserve_color == "luminance":
+        C = luminance(C)
+        S = [luminance(match_luminance(luminance(s), C)) for s in S]
+        if isinstance(init, torch.Tensor):
+            init = luminance(init)
 
     # ---- drop the losses whose weight is 0 (texture synthesis, reconstruction): less to compute
     c_layers = content_layers if alpha > 0 else []
@@ -347,7 +376,7 @@ def run_style_transfer(
     try:
         model, content_losses, style_losses = build_model(
             C.to(dev), [s.to(dev) for s in S], content_layers=c_layers, style_layers=s_layers,
-            style_blend=style_blend, weights=weights, pooling=pooling,
+            style_blend=style_blend, style_masks=style_masks, weights=weights, pooling=pooling,
         )
     except (RuntimeError, MemoryError) as exc:
         if _is_oom(exc):
@@ -366,7 +395,8 @@ def run_style_transfer(
         alpha=alpha, beta=beta, steps=steps, init=init if isinstance(init, str) else "image",
         optimizer=optimizer, content_layers=list(content_layers), style_layers=list(style_layers),
         seed=seed, size=tuple(C.shape[-2:]), weights=str(weights), pooling=pooling, tv_weight=tv_weight,
-        style_scale=style_scale, device=str(dev),
+        style_scale=style_scale, device=str(dev), preserve_color=preserve_color,
+        style_masks=style_masks is not None,
     ))
     history.snapshots.append((0, G.detach().to("cpu").clone()))
     zero = torch.zeros((), device=dev)
@@ -459,8 +489,48 @@ def run_style_transfer(
     history.seconds = time.perf_counter() - start
     history.best_loss = float(best["loss"])
     history.best_step = int(best["step"])
-    result = best["G"] if history.best_step > 0 else G.detach()
-    return result.clamp(0.0, 1.0), history
+    result = (best["G"] if history.best_step > 0 else G.detach()).clamp(0.0, 1.0)
+    if preserve_color == "luminance":  # put the content's colours back onto the optimised luminance
+        C_dev = C_rgb.to(result.device)
+        result = combine_luminance(result, C_dev)
+        history.snapshots = [(k, combine_luminance(g, C_rgb)) for k, g in history.snapshots]
+    return result, history
+
+
+def _coarse_to_fine(args: dict) -> tuple[torch.Tensor, History]:
+    """Run ``run_style_transfer`` at each long side of ``args["scales"]``, each stage from the last G."""
+    scales = list(args.pop("scales"))
+    if not scales or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in scales) \
+            or scales != sorted(scales):
+        raise ParameterError(f"scales must be increasing long sides in pixels, e.g. (128, 256); got {scales}.")
+    steps = args.pop("steps")
+    if steps < len(scales):
+        raise ParameterError(f"{steps} steps cannot be split over {len(scales)} scales; use at least one per scale.")
+    per = [steps // len(scales)] * len(scales)
+    per[-1] += steps - sum(per)
+    C = load_image(args.pop("content"), args.pop("size"))
+    callback = args.pop("callback")
+    init = args.pop("init")
+    merged = History()
+    G = None
+    for k, (side, n) in enumerate(zip(scales, per)):
+        offset = merged.steps
+        stage_cb = None if callback is None else (lambda step, img, h, o=offset: callback(o + step, img, h))
+        G, h = run_style_transfer(C, size=side, steps=n, init=init if k == 0 else G, callback=stage_cb, **args)
+        merged.total += h.total
+        merged.content += h.content
+        merged.style += h.style
+        for name, values in h.layers.items():
+            merged.layers.setdefault(name, []).extend(values)
+        merged.snapshots += [(offset + step, img) for step, img in h.snapshots if k == 0 or step > 0]
+        if h.best_loss <= merged.best_loss or k > 0:  # losses at another size are not comparable: keep the latest
+            merged.best_loss, merged.best_step = h.best_loss, offset + h.best_step
+        merged.seconds += h.seconds
+        merged.settings = {**h.settings, "scales": scales, "steps": steps}
+        if h.stopped:
+            merged.stopped = h.stopped
+            break
+    return G, merged
 
 
 def _is_oom(exc: BaseException) -> bool:
