@@ -20,7 +20,7 @@ $(PY):
 # Re-installs only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade "pip>=23.1"
-	$(PY) -m pip install -e ".[test,notebooks]"
+	$(PY) -m pip install -e ".[test,notebooks,docs]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nst)" > /dev/null
 	touch $(STAMP)
 
