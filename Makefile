@@ -6,13 +6,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install lab test test-unit test-notebooks lint notebooks bench clean
+.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick clean
 
 help:
 	@echo "make lab        create .venv if needed, install, open JupyterLab on notebooks/"
 	@echo "make test       create .venv if needed, install, run every test (unit + notebooks)"
 	@echo "make notebooks  re-execute the lecture notebooks in place at full quality"
 	@echo "make lint       ruff on the package and the tests"
+	@echo "make bench      speed and memory benchmarks (make bench-quick: < 3 min)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +31,7 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 lint: $(STAMP)
-	$(PY) -m ruff check nst_helpers tests
+	$(PY) -m ruff check nst_helpers tests benchmarks tools
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests
@@ -44,6 +45,12 @@ test: lint test-unit test-notebooks
 
 notebooks: $(STAMP)
 	$(PY) tools/run_notebooks.py notebooks/*.ipynb
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_speed.py
+
+bench-quick: $(STAMP)
+	$(PY) benchmarks/bench_speed.py --quick
 
 clean:
 	rm -rf .pytest_cache .ruff_cache test-artifacts

@@ -1,0 +1,259 @@
+"""Speed and memory of one style transfer, against the machine and against a peer (pastiche).
+
+Run with ``make bench`` (full) or ``make bench-quick`` (small sizes, a few evaluations, < 3 min).
+Results: a Markdown table on stdout and JSON in ``benchmarks/results/``.
+
+1. Against the machine: the FLOPs of one objective evaluation (forward through the trimmed model
+   plus backward to the image, counted from the layer shapes), divided by its median time, next to
+   the throughput of the same convolutions measured alone (forward + backward to their input) in
+   the same run. Ratio = conv-alone time / evaluation time (1.0 = no overhead beyond the convolutions).
+2. Against pastiche (same quantised Caffe VGG19 weights): both minimise the *same* objective,
+   pastiche's default one, ``0.01 * MSE(content relu4_2) + sum_l 10/N_l^2 * MSE(Gram_pastiche)``
+   over relu1_1..relu5_1, which equals ours with ``alpha=0.01, beta=10, style_layer_weights=[1]*5``
+   (pastiche's Gram is ``N`` times ours). Same images (resized once by us and handed to both),
+   same init (the content), L-BFGS, no TV. We report time per evaluation and the wall time each
+   needs to reach the objective pastiche reaches after its budget of evaluations; runs alternate.
+3. Memory: peak RSS of a run at 512 and 1024 px, each in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from nst_helpers import build_model, load_image, run_style_transfer, save_image  # noqa: E402
+from nst_helpers.losses import StyleLoss  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+PASTICHE_OBJECTIVE = dict(alpha=0.01, beta=10.0, style_layer_weights=[1.0] * 5)
+
+
+def images(size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """C and S at ``size`` (long side): the paper's pair if ../shared/data has it, else bundled images."""
+    c_path, s_path = DATA / "tubingen.jpg", DATA / "starry_night.jpg"
+    if not c_path.exists():
+        c_path, s_path = ROOT / "images/content/coffee.jpg", ROOT / "images/style/swirls.jpg"
+    C = load_image(c_path, size)
+    S = load_image(s_path)
+    h, w = C.shape[-2:]
+    scale = (h * w / (S.shape[-2] * S.shape[-1])) ** 0.5
+    from nst_helpers.images import resize_to
+
+    return C, resize_to(S, (round(S.shape[-2] * scale), round(S.shape[-1] * scale)))
+
+
+# ----------------------------------------------------------------------------- 1. against the machine
+def eval_flops(model: nn.Sequential, h: int, w: int) -> float:
+    """FLOPs of one forward + backward-to-input pass through ``model`` for an h x w image."""
+    flops = 0.0
+    for m in model:
+        if isinstance(m, nn.Conv2d):
+            fwd = 2.0 * m.in_channels * m.out_channels * 9 * h * w
+            flops += 2 * fwd  # forward + gradient w.r.t. the input (the weights are frozen)
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            h, w = h // 2, w // 2
+        elif isinstance(m, StyleLoss):
+            n = m.target.shape[-1]
+            flops += 3 * 2.0 * n * n * h * w  # Gram forward (1 matmul) + backward (2 matmuls)
+    return flops
+
+
+def _median_time(fn, repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def bench_machine(size: int, repeats: int) -> dict:
+    C, S = images(size)
+    model, cl, sl = build_model(C, S)
+    G = C.clone().requires_grad_(True)
+
+    def evaluation():
+        G.grad = None
+        model(G)
+        loss = cl[0].loss + sum(s.loss for s in sl)
+        loss.backward()
+
+    t_eval = _median_time(evaluation, repeats)
+    convs, shapes = [], []
+    h, w = C.shape[-2:]
+    for m in model:
+        if isinstance(m, nn.Conv2d):
+            convs.append(m)
+            shapes.append((1, m.in_channels, h, w))
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            h, w = h // 2, w // 2
+    inputs = [torch.randn(s, requires_grad=True) for s in shapes]
+
+    def convs_alone():
+        for conv, x in zip(convs, inputs):
+            x.grad = None
+            conv(x).sum().backward()
+
+    t_conv = _median_time(convs_alone, repeats)
+    flops = eval_flops(model, *C.shape[-2:])
+    conv_flops = sum(4.0 * c.in_channels * c.out_channels * 9 * s[2] * s[3] for c, s in zip(convs, shapes))
+    return dict(size=f"{C.shape[-1]}x{C.shape[-2]}", eval_s=t_eval, conv_alone_s=t_conv, gflop_eval=flops / 1e9,
+                gflops_eval=flops / t_eval / 1e9, gflops_conv_alone=conv_flops / t_conv / 1e9,
+                ratio=t_conv / t_eval)
+
+
+# ----------------------------------------------------------------------------- 2. against pastiche
+def run_pastiche(c_png: Path, s_png: Path, hw: tuple[int, int], evals: int) -> dict:
+    from pastiche.pastiche import PasticheArtist
+
+    artist = PasticheArtist(str(c_png), [str(s_png)], size=list(hw), style_size=None, device="cpu")
+    losses, stamps = [], []
+    start = time.perf_counter()
+    for _ in range(evals):
+        artist.draw()  # one L-BFGS iteration = one closure evaluation (max_iter=1)
+        losses.append(artist.loss)
+        stamps.append(time.perf_counter() - start)
+    return dict(losses=losses, times=stamps)
+
+
+def run_ours(C: torch.Tensor, S: torch.Tensor, evals: int, scales=None, every: int = 5) -> dict:
+    stamps: dict[int, float] = {}
+    start = time.perf_counter()
+
+    def cb(step, G, history):
+        stamps[step] = time.perf_counter() - start
+
+    G, h = run_style_transfer(C, S, steps=evals, every=every, progress=False, callback=cb, scales=scales,
+                              **PASTICHE_OBJECTIVE)
+    # time of each evaluation, interpolated inside the chunks between callbacks
+    times, last_step, last_t = [], 0, 0.0
+    for step in sorted(stamps):
+        for k in range(last_step + 1, step + 1):
+            times.append(last_t + (stamps[step] - last_t) * (k - last_step) / (step - last_step))
+        last_step, last_t = step, stamps[step]
+    first_final = (evals // len(scales)) * (len(scales) - 1) if scales else 0  # first eval of the last stage
+    return dict(losses=h.total, times=times, final_stage_from=first_final)
+
+
+def time_to_reach(run: dict, target: float, start: int = 0) -> float | None:
+    for k in range(start, len(run["losses"])):
+        if run["losses"][k] <= target:
+            return run["times"][k]
+    return None
+
+
+def bench_peer(size: int, evals: int, c2f: list[int] | None) -> dict:
+    C, S = images(size)
+    with tempfile.TemporaryDirectory() as tmp:
+        c_png, s_png = Path(tmp) / "c.png", Path(tmp) / "s.png"
+        save_image(C, c_png)
+        save_image(S, s_png)
+        C, S = load_image(c_png), load_image(s_png)  # both see exactly the same 8-bit pixels
+        hw = tuple(C.shape[-2:])
+        theirs = run_pastiche(c_png, s_png, hw, evals)
+        ours = run_ours(C, S, evals)
+        ours_c2f = run_ours(C, S, evals, scales=c2f) if c2f else None
+    target = theirs["losses"][-1]
+    out = dict(size=f"{hw[1]}x{hw[0]}", evals=evals, pastiche_s_per_eval=theirs["times"][-1] / evals,
+               ours_s_per_eval=ours["times"][-1] / evals, target=target,
+               pastiche_first=theirs["losses"][0], ours_first=ours["losses"][0],
+               pastiche_time_to_target=theirs["times"][-1], ours_time_to_target=time_to_reach(ours, target),
+               ours_final=ours["losses"][-1])
+    if ours_c2f:
+        out["c2f_scales"] = c2f
+        out["c2f_time_to_target"] = time_to_reach(ours_c2f, target, ours_c2f["final_stage_from"])
+        out["c2f_final"] = ours_c2f["losses"][-1]
+    return out
+
+
+# ----------------------------------------------------------------------------- 3. memory
+MEMORY_SNIPPET = """
+import resource, sys, torch
+sys.path.insert(0, {root!r})
+from nst_helpers import run_style_transfer
+C = torch.rand(1, 3, {h}, {w}); S = torch.rand(1, 3, {h}, {w})
+run_style_transfer(C, S, steps={steps}, progress=False)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def bench_memory(size: int, steps: int) -> dict:
+    h, w = size * 3 // 4, size
+    code = MEMORY_SNIPPET.format(root=str(ROOT), h=h, w=w, steps=steps)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return dict(size=f"{w}x{h}", steps=steps, peak_rss_mb=int(out.stdout.split()[-1]) / 1024)
+
+
+# ----------------------------------------------------------------------------- report
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="small sizes and few evaluations (< 3 min)")
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    args = p.parse_args(argv)
+    q = args.quick
+    cfg = dict(machine_sizes=[128] if q else [256, 512], repeats=3 if q else 5,
+               peer=[(128, 20, [64, 128])] if q else [(256, 300, [128, 256]), (512, 300, [256, 512])],
+               memory=[(256, 3)] if q else [(512, 5), (1024, 3)])
+    result = dict(machine=dict(cpu=platform.processor() or platform.machine(), threads=torch.get_num_threads(),
+                               torch=torch.__version__, python=platform.python_version()),
+                  quick=q, against_machine=[], against_pastiche=[], memory=[])
+    for size in cfg["machine_sizes"]:
+        result["against_machine"].append(r := bench_machine(size, cfg["repeats"]))
+        print(f"machine {r['size']}: eval {r['eval_s']:.3f} s, ratio {r['ratio']:.2f}", flush=True)
+    for size, evals, c2f in cfg["peer"]:
+        result["against_pastiche"].append(r := bench_peer(size, evals, c2f))
+        print(f"peer {r['size']}: {r}", flush=True)
+    for size, steps in cfg["memory"]:
+        result["memory"].append(r := bench_memory(size, steps))
+        print(f"memory {r['size']}: {r['peak_rss_mb']:.0f} MB", flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"speed-{'quick-' if q else ''}{stamp}.json").write_text(json.dumps(result, indent=1))
+    print(markdown(result))
+    return 0
+
+
+def _fmt(x, spec=".2f", unit=""):
+    return "not reached" if x is None else f"{x:{spec}}{unit}"
+
+
+def markdown(r: dict) -> str:
+    m = r["machine"]
+    lines = [f"Machine: {m['cpu']}, {m['threads']} torch threads, torch {m['torch']}, Python {m['python']}", "",
+             "| size | GFLOP / eval | eval (median) | GFLOP/s eval | GFLOP/s convs alone | ratio |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for x in r["against_machine"]:
+        lines.append(f"| {x['size']} | {x['gflop_eval']:.1f} | {x['eval_s']:.3f} s | {x['gflops_eval']:.0f} | "
+                     f"{x['gflops_conv_alone']:.0f} | {x['ratio']:.2f} |")
+    lines += ["", "| size | evals | pastiche s/eval | ours s/eval | pastiche: time to its final loss | "
+              "ours: time to it | ours coarse-to-fine: time to it | speed-up (c2f) |", "| --- " * 8 + "|"]
+    for x in r["against_pastiche"]:
+        c2f = x.get("c2f_time_to_target")
+        speedup = x["pastiche_time_to_target"] / c2f if c2f else None
+        lines.append(f"| {x['size']} | {x['evals']} | {x['pastiche_s_per_eval']:.3f} | {x['ours_s_per_eval']:.3f} | "
+                     f"{x['pastiche_time_to_target']:.1f} s | {_fmt(x['ours_time_to_target'], '.1f', ' s')} | "
+                     f"{_fmt(c2f, '.1f', ' s')} {x.get('c2f_scales', '')} | {_fmt(speedup, '.2f', 'x')} |")
+    lines += ["", "| size | steps | peak RSS |", "| --- | --- | --- |"]
+    for x in r["memory"]:
+        lines.append(f"| {x['size']} | {x['steps']} | {x['peak_rss_mb']:.0f} MB |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
