@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick clean
+.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick docs clean
 
 help:
 	@echo "make lab        create .venv if needed, install, open JupyterLab on notebooks/"
@@ -14,6 +14,7 @@ help:
 	@echo "make notebooks  re-execute the lecture notebooks in place at full quality"
 	@echo "make lint       ruff on the package and the tests"
 	@echo "make bench      speed and memory benchmarks (make bench-quick: < 3 min)"
+	@echo "make docs       build the course website into docs/_build/html (offline)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +47,9 @@ test: lint test-unit test-notebooks
 notebooks: $(STAMP)
 	$(PY) tools/run_notebooks.py notebooks/*.ipynb
 
+docs: $(STAMP)
+	$(PY) docs/build.py
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_speed.py
 
@@ -53,4 +57,4 @@ bench-quick: $(STAMP)
 	$(PY) benchmarks/bench_speed.py --quick
 
 clean:
-	rm -rf .pytest_cache .ruff_cache test-artifacts
+	rm -rf .pytest_cache .ruff_cache test-artifacts docs/_build docs/_generated

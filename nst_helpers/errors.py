@@ -2,23 +2,24 @@
 
 Every error a user can cause (a bad file, a wrong layer name, an impossible
 weight) is raised early as one of these, with a message that says what was
-expected, what was found, and what to do. They subclass ``ValueError`` (or
-``FileNotFoundError``) as well, so ``except ValueError`` keeps working.
+expected, what was found, and what to do. Each also subclasses the matching
+built-in exception (``ValueError``, ``KeyError``, ``RuntimeError`` or
+``MemoryError``), so ``except ValueError`` and the like keep working.
 
-==========================  =====================================================
-error                       raised for
-==========================  =====================================================
-:class:`NSTError`           base class of all errors below
-:class:`ImageLoadError`     a file that is missing, empty, truncated, not an
-                            image, too large to decode, or an unsupported array
-:class:`ImageTooSmallError` an image too small for the deepest chosen layer
-:class:`LayerNameError`     an unknown VGG19 layer name (the message lists the
-                            valid ones)
-:class:`ParameterError`     an impossible parameter: negative / NaN weight,
-                            ``steps < 1``, unknown init, optimiser or device
-:class:`WeightsError`       VGG19 weights that cannot be found or loaded
-:class:`ResourceError`      out of memory (GPU or CPU) for the chosen image size
-==========================  =====================================================
+============================  =====================================================
+error                         raised for
+============================  =====================================================
+:class:`NSTError`             base class of all errors below
+:class:`ImageLoadError`       a file that is missing, empty, truncated, not an
+                              image, too large to decode, or an unsupported array
+:class:`ImageTooSmallError`   an image too small for the deepest chosen layer
+:class:`LayerNameError`       an unknown VGG19 layer name (the message lists the
+                              valid ones)
+:class:`ParameterError`       an impossible parameter: negative / NaN weight,
+                              ``steps < 1``, unknown init, optimiser or device
+:class:`WeightsError`         VGG19 weights that cannot be found or loaded
+:class:`ResourceError`        out of memory (GPU or CPU) for the chosen image size
+============================  =====================================================
 """
 
 from __future__ import annotations
