@@ -24,16 +24,17 @@ from .errors import (
     ResourceError,
     WeightsError,
 )
-from .images import bundled_image, bundled_images, load_image, save_image, show, to_pil
+from .images import bundled_image, bundled_images, load_image, resize_to, save_image, show, to_pil
 from .losses import ContentLoss, StyleLoss, gram_matrix, tv_loss
 from .model import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_STYLE_LAYERS,
     Normalization,
     build_model,
+    extract_features,
 )
 from .transfer import DEFAULT_ALPHA, DEFAULT_BETA, History, default_weights, run_style_transfer
-from .vgg import LAYER_NAMES, load_vgg19
+from .vgg import LAYER_NAMES, channels, downsampling, layer_index, load_vgg19
 
 __version__ = "0.1.0"
 
@@ -55,6 +56,11 @@ __all__ = [
     "StyleLoss",
     "WeightsError",
     "build_model",
+    "channels",
+    "downsampling",
+    "extract_features",
+    "layer_index",
+    "resize_to",
     "bundled_image",
     "bundled_images",
     "default_weights",

@@ -19,23 +19,25 @@ from .transfer import History
 __all__ = ["show_feature_maps", "show_gram", "plot_losses", "image_grid"]
 
 
-def show_feature_maps(features: torch.Tensor, n: int = 8, *, title: str = "", cmap: str = "viridis",
-                      height: float = 1.6):
-    """Show the first ``n`` feature maps of a ``1 x N x H x W`` tensor, each as a small heat map.
+def show_feature_maps(features: torch.Tensor, n: int = 8, *, indices: Sequence[int] | None = None,
+                      title: str = "", cmap: str = "viridis", height: float = 1.6):
+    """Show feature maps of a ``1 x N x H x W`` tensor, each as a small heat map titled by its index.
 
+    ``indices`` picks the maps to show (e.g. the most active ones); default: the first ``n``.
     Each map is scaled to its own min..max, so weak and strong maps are both visible.
     """
     import matplotlib.pyplot as plt
 
     if features.ndim != 4 or features.shape[0] != 1:
         raise ParameterError(f"Expected feature maps 1 x N x H x W, got {tuple(features.shape)}.")
-    maps = features[0, :n].detach().float().cpu()
+    idx = list(indices) if indices is not None else list(range(min(n, features.shape[1])))
+    maps = features[0, idx].detach().float().cpu()
     n = maps.shape[0]
     aspect = maps.shape[-1] / maps.shape[-2]
     fig, axes = plt.subplots(1, n, figsize=(height * aspect * n, height + 0.4), squeeze=False)
     for i, ax in enumerate(axes[0]):
         ax.imshow(maps[i].numpy(), cmap=cmap)
-        ax.set_title(f"map {i}", fontsize=8)
+        ax.set_title(f"map {idx[i]}", fontsize=8)
         ax.axis("off")
     if title:
         fig.suptitle(title, fontsize=10)
