@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick docs clean
+.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick bench-explorer docs clean
 
 help:
 	@echo "make lab        create .venv if needed, install, open JupyterLab on notebooks/"
@@ -55,6 +55,9 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) benchmarks/bench_speed.py --quick
+
+bench-explorer: $(STAMP)
+	$(PY) benchmarks/bench_explorer.py
 
 clean:
 	rm -rf .pytest_cache .ruff_cache test-artifacts docs/_build docs/_generated

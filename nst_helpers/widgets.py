@@ -193,6 +193,8 @@ class StepThrough:
     title
         Text under the image (for example the setting of the run).
 
+    Notes
+    -----
     The losses shown for iteration k are those of objective evaluation k
     (``history.total[k - 1]``, the same convention as
     :func:`~nst_helpers.plotting.plot_losses`); for k = 0 those of the first
@@ -350,32 +352,36 @@ class StepThrough:
             i = min(self.slider.value, len(h.snapshots) - 1)
             step, G = h.snapshots[i]
             total = h.settings.get("steps", h.steps)
+            evaluation = max(step, 1)  # whose losses are shown and marked on the curves
             if self._shows_result(i):
                 G = self.result
-                what = f"the result (the G with the lowest loss, evaluation {h.best_step})"
+                if h.best_step > 0:
+                    evaluation = h.best_step
+                what = (f"<b>Shown: the result</b>, the G with the lowest loss (found at evaluation {evaluation} "
+                        f"of {h.steps})")
             elif self.live and i == len(h.snapshots) - 1:
-                what = "the newest snapshot; still running"
+                what = f"<b>Shown: G at iteration {step}</b>, the newest snapshot (still running)"
             else:
-                what = "a snapshot"
+                what = f"<b>Shown: G at iteration {step}</b> (a snapshot)"
             self.image.value = self._pngs.get(G)
-            self.caption.value = (f"<b>Shown: G at iteration {step}</b>, {what}"
-                                  + (f" &middot; <span style='color:#555'>{self.title}</span>" if self.title else ""))
+            self.caption.value = what + (f" &middot; <span style='color:#555'>{self.title}</span>"
+                                         if self.title else "")
             self.step_label.value = f"<b>k = {step}</b> of {total} &nbsp;({i + 1} / {len(h.snapshots)} snapshots)"
-            self.info.value = self._loss_text(h, step)
+            self.info.value = self._loss_text(h, step, evaluation, result=self._shows_result(i))
             if plot and h.steps > 0:
-                self.losses.value = self._plot(step)
+                self.losses.value = self._plot(evaluation if self._shows_result(i) else step)
             elif h.steps == 0:
                 self.losses.value = _placeholder_png("loss curves appear here")
 
     @staticmethod
-    def _loss_text(h: History, step: int) -> str:
-        e = max(step, 1)
+    def _loss_text(h: History, step: int, e: int, result: bool = False) -> str:
         if e > len(h.total):
             return f"losses at iteration {step}: not evaluated yet"
         a = h.settings.get("alpha", 1.0)
         b = h.settings.get("beta", 1.0)
         c, s = h.content[e - 1], h.style[e - 1]
-        return (f"Losses at iteration {step} (evaluation {e}): <b>L = {_fmt_loss(h.total[e - 1])}</b> = "
+        where = f"of the result (evaluation {e})" if result else f"at iteration {step} (evaluation {e})"
+        return (f"Losses {where}: <b>L = {_fmt_loss(h.total[e - 1])}</b> = "
                 f"&alpha;&middot;L_content {_fmt_loss(a * c)} + &beta;&middot;L_style {_fmt_loss(b * s)} "
                 f"&nbsp;<span style='color:#555'>(L_content = {_fmt_loss(c)}, L_style = {_fmt_loss(s)})</span>")
 
@@ -564,9 +570,9 @@ class Explorer:
         self.save_button = tag(W.Button(description="Save PNG", icon="save",
                                         tooltip="Write the G shown as a new PNG file next to the notebook"),
                                "nst-save")
-        self.progress = tag(W.IntProgress(value=0, min=0, max=steps, layout=W.Layout(width="240px")),
+        self.progress = tag(W.IntProgress(value=0, min=0, max=steps, layout=W.Layout(width="220px")),
                             "nst-progress")
-        self.progress_label = tag(W.HTML(), "nst-progress-label")
+        self.progress_label = tag(W.HTML(layout=W.Layout(min_width="110px")), "nst-progress-label")
         self.progress.observe(self._on_progress, "value")
         self.progress.observe(self._on_progress, "max")
         self._on_progress(None)
@@ -678,6 +684,13 @@ class Explorer:
                 w.value = tuple(check_layer_names(value, name[:-1].replace("_", " ")))
             elif name in ("content", "style"):
                 w.value = self._register_given(name, value)
+            elif name == "steps":
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ParameterError(f"steps must be a whole number >= 1, got {value!r}.")
+                w.min, w.max = min(w.min, value), max(w.max, value)
+                w.value = value
+            elif name == "size" and value not in SIZE_VALUES:
+                raise ParameterError(f"size must be one of {SIZE_VALUES}, got {value!r}.")
             else:
                 w.value = value
 
@@ -725,10 +738,12 @@ class Explorer:
 
     def stop(self) -> None:
         """Ask the running optimisation to end; it keeps the best G so far (what Stop does)."""
-        if self.running:
+        job = self._job
+        if job is not None:
             self._stop.set()
             self.stop_button.disabled = True
-            self._set_readout(self.settings(), "stopping: finishing the current evaluations &hellip;")
+            if self.key() == job.key:
+                self._set_readout(job.settings, "stopping: finishing the current evaluations &hellip;")
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for a background run to end; False if it is still running after ``timeout`` seconds."""
@@ -762,10 +777,11 @@ class Explorer:
                 except FileExistsError:  # appeared meanwhile: take the next number
                     continue
                 h, w = image.shape[-2:]
-                self._say(f"Saved <code>{path.name}</code> ({w} &times; {h} px) in {folder}.", "ok")
+                self._say(f"Saved <code>{_html_escape(path.name)}</code> ({w} &times; {h} px) in "
+                          f"{_html_escape(str(folder.resolve()))}.", "ok")
                 return path
         except (OSError, NSTError) as exc:
-            self._say(f"Could not save: {exc}", "error")
+            self._say(f"Could not save: {_html_escape(str(exc))}", "error")
             return None
         self._say(f"Could not save: 9999 files named {stem}_NNN.png exist in {folder}.", "error")
         return None

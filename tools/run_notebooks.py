@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Execute lecture notebooks in place, so that the committed files carry fresh outputs.
+
+Usage (from the repository root)::
+
+    python tools/run_notebooks.py notebooks/*.ipynb            # full quality (the committed outputs)
+    NST_QUICK=1 python tools/run_notebooks.py notebooks/00_the_task.ipynb   # quick check
+
+Each notebook runs in a fresh ``python3`` kernel whose working directory is
+the notebook's own folder, with a limit of 1800 s per cell. The notebooks run
+in *full* mode unless ``NST_QUICK`` is already set in the environment (the
+kernel inherits it; ``--quick`` sets ``NST_QUICK=1`` for you).
+
+After a notebook has run, the script
+
+* removes volatile metadata (the per-cell execution timestamps), so that
+  re-running an unchanged notebook gives a small diff;
+* refuses a notebook with an error output: the file on disk is left as it
+  was and the failing cell is reported;
+* writes the notebook and checks that it is smaller than the size limit
+  (3 MB by default): rendered sites and reviews choke on bigger files;
+* prints the wall time of the notebook.
+
+The exit status is 0 if every notebook passed, 1 otherwise (all notebooks are
+still attempted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+#: Largest allowed notebook file, in bytes.
+MAX_BYTES = 3 * 1024 * 1024
+#: Seconds one cell may run before the run is abandoned.
+CELL_TIMEOUT = 1800
+#: Cell metadata keys that change at every run and carry no content.
+VOLATILE_CELL_KEYS = ("execution", "ExecuteTime")
+
+
+def strip_volatile(nb: nbformat.NotebookNode) -> None:
+    """Remove per-run metadata (execution timestamps) from every cell, in place."""
+    for cell in nb.cells:
+        for key in VOLATILE_CELL_KEYS:
+            cell.metadata.pop(key, None)
+    nb.metadata.pop("papermill", None)
+
+
+def error_outputs(nb: nbformat.NotebookNode) -> list[str]:
+    """One line per error output: the cell number, the first source line and the exception."""
+    found: list[str] = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""
+                found.append(f"cell {index} ({first[:60]!r}): {out.get('ename')}: {out.get('evalue')}")
+    return found
+
+
+def run_notebook(path: Path, *, timeout: int = CELL_TIMEOUT, max_bytes: int = MAX_BYTES) -> tuple[bool, float]:
+    """Execute one notebook in place; return (passed, wall seconds).
+
+    The notebook is written back only if no cell produced an error output.
+    """
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,  # collect every error output, then report them below
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except Exception as exc:  # a dead kernel, a cell timeout, ...
+        seconds = time.perf_counter() - start
+        print(f"FAILED  {path}: the run stopped after {seconds:.0f} s ({type(exc).__name__}: {exc})")
+        return False, seconds
+    seconds = time.perf_counter() - start
+
+    errors = error_outputs(nb)
+    if errors:
+        print(f"FAILED  {path}: {len(errors)} error output(s); the file was left unchanged:")
+        for line in errors:
+            print(f"        {line}")
+        return False, seconds
+
+    strip_volatile(nb)
+    nbformat.validate(nb)
+    nbformat.write(nb, path)
+    size = path.stat().st_size
+    if size >= max_bytes:
+        print(
+            f"FAILED  {path}: the executed notebook (written anyway) is {size / 2**20:.2f} MB, over the limit of "
+            f"{max_bytes / 2**20:.3g} MB. Use fewer or smaller figures (figsize, dpi), or print less."
+        )
+        return False, seconds
+    print(f"ok      {path}: {seconds:.1f} s, {size / 2**20:.2f} MB")
+    return True, seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("notebooks", nargs="+", type=Path, help="the .ipynb files to execute in place")
+    parser.add_argument("--quick", action="store_true", help="set NST_QUICK=1 (small images, few steps)")
+    parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default: %(default)s)")
+    parser.add_argument(
+        "--max-mb",
+        type=float,
+        default=MAX_BYTES / 2**20,
+        help="largest allowed notebook size in MB (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+
+    missing = [p for p in args.notebooks if not p.is_file() or p.suffix != ".ipynb"]
+    if missing:
+        parser.error("not a notebook file: " + ", ".join(str(p) for p in missing))
+    if args.quick:
+        os.environ["NST_QUICK"] = "1"
+    mode = "quick (NST_QUICK=1)" if os.environ.get("NST_QUICK") == "1" else "full"
+    print(f"Executing {len(args.notebooks)} notebook(s) in {mode} mode")
+
+    failed: list[Path] = []
+    total = 0.0
+    for path in args.notebooks:
+        passed, seconds = run_notebook(path, timeout=args.timeout, max_bytes=int(args.max_mb * 2**20))
+        total += seconds
+        if not passed:
+            failed.append(path)
+    print(f"Total wall time: {total:.1f} s")
+    if failed:
+        print(f"{len(failed)} notebook(s) failed: " + ", ".join(str(p) for p in failed))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
