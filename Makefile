@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick bench-explorer docs clean
+.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick bench-explorer docs homework test-homework clean
 
 help:
 	@echo "make lab        create .venv if needed, install, open JupyterLab on notebooks/"
@@ -15,6 +15,7 @@ help:
 	@echo "make lint       ruff on the package and the tests"
 	@echo "make bench      speed and memory benchmarks (make bench-quick: < 3 min)"
 	@echo "make docs       build the course website into docs/_build/html (offline)"
+	@echo "make homework   regenerate the student notebooks in homework/ from homework/solutions/"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +43,14 @@ test-notebooks: $(STAMP)
 	  NST_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:randomly notebooks/; \
 	else echo "no notebooks yet"; fi
 
-test: lint test-unit test-notebooks
+homework: $(STAMP)
+	$(PY) tools/make_homework.py
+
+test-homework: $(STAMP)
+	$(PY) tools/make_homework.py --check
+	NST_QUICK=1 $(PY) -m pytest --nbval-lax --nbval-current-env -p no:randomly homework/solutions/
+
+test: lint test-unit test-notebooks test-homework
 
 notebooks: $(STAMP)
 	$(PY) tools/run_notebooks.py notebooks/*.ipynb

@@ -425,7 +425,7 @@ def _check_loss_layer(check: str, cls: type, kind: str) -> None:
                         "the mean of the squared differences (.mean() or F.mse_loss)."),
                     (m / 2, f"the paper's 1/2 * sum: your loss is exactly N*H*W/2 = {m / 2:g} times ours. This "
                             "package uses the mean squared error (see nst_helpers.losses)."),
-                    (0.5, "a factor 1/2 too much: use the plain mean of the squared differences."),
+                    (0.5, "your loss is exactly half the expected one: drop the factor 1/2 and use the plain mean."),
                 ]
                 if abs(_num(loss) / _num(d.abs().mean()) - 1) < 1e-3:
                     _fail(check, "the loss value is wrong.", expected=f"{_num(expected):.6g}",
@@ -445,7 +445,7 @@ def _check_loss_layer(check: str, cls: type, kind: str) -> None:
                     (n * n / 4, f"the paper's 1/4 * sum: your loss is exactly N^2/4 = {n * n / 4:g} times ours. "
                                 "This package uses the mean squared error of normalised Gram matrices."),
                     ((m ** 2) * n * n, "Gram matrices not normalised, and a sum instead of a mean."),
-                    (0.5, "a factor 1/2 too much: use the plain mean of the squared differences."),
+                    (0.5, "your loss is exactly half the expected one: drop the factor 1/2 and use the plain mean."),
                 ]
                 if abs(_num(loss) / _num(F.mse_loss(x, t)) - 1) < 1e-3:
                     _fail(check, "the loss value is wrong.", expected=f"{_num(expected):.6g}",
@@ -1045,5 +1045,5 @@ def check_texture(texture: torch.Tensor | Callable[[torch.Tensor], torch.Tensor]
               found=f"{score:.3g} (per layer: {layers})",
               hint="optimise longer, or check the loss: only style losses (no content layers, alpha = 0), "
                    "computed on G, and G is the tensor the optimiser changes.")
-    _passed(_TEXTURE, f"a valid image, not a copy of S, style score {score:.2f} (noise: 1, limit "
+    _passed(_TEXTURE, f"a valid image, not a copy of S, style score {score:.3f} (noise: 1, limit "
                       f"{TEXTURE_MAX_SCORE:g})", "A new texture from nothing but Gram matrices!")
