@@ -37,7 +37,7 @@ def test_notebook_structure_and_outputs(path):
             assert out.output_type != "error", f"{path.name} has an error output: {out.get('ename')}"
     executed = [c for c in code if c.get("execution_count")]
     assert len(executed) == len(code), f"{path.name}: commit it executed with outputs ({len(executed)}/{len(code)})"
-    assert any(o.output_type == "display_data" and "image/png" in o.get("data", {})
+    assert any(o.output_type == "display_data" and {"image/png", "image/jpeg"} & set(o.get("data", {}))
                for c in code for o in c.outputs), f"{path.name} should show at least one picture"
     checked = [c for c in code if c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
     if path.name[:2] in ("00", "01", "02", "03"):
