@@ -10,7 +10,20 @@ from .color import COLOR_MODES
 from .errors import NSTError
 from .images import load_image, save_image
 from .model import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
-from .transfer import DEFAULT_STEPS, INIT_MODES, OPTIMIZERS, default_weights, run_style_transfer
+from .transfer import DEFAULT_STEPS, INIT_MODES, OPTIMIZERS, PRECISIONS, default_weights, run_style_transfer
+
+
+def _scales(value: str):
+    """``off`` or a whole number (one long side of a coarse-to-fine schedule)."""
+    if value == "off":
+        return value
+    try:
+        side = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'off' or long sides in pixels, got {value!r}") from None
+    if side < 1:
+        raise argparse.ArgumentTypeError(f"a long side must be a positive number of pixels, got {side}")
+    return side
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,13 +55,25 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weights of several style images (one per STYLE)")
     p.add_argument("--style-scale", type=float, default=1.0, help="size of style features relative to content")
     p.add_argument("--tv-weight", type=float, default=0.0, help="total-variation (smoothness) weight")
-    p.add_argument("--scales", type=int, nargs="+", default=None, metavar="SIDE",
-                   help="coarse-to-fine long sides, e.g. --scales 128 256 (G gets the last)")
+    p.add_argument("--scales", type=_scales, nargs="+", default=["off"], metavar="SIDE",
+                   help="coarse-to-fine long sides, e.g. --scales 256 512 (G gets the last): a smoother, less grainy "
+                        "look; 'off' = one scale (it reaches a given loss sooner: benchmarks/README.md)")
+    p.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="'auto' uses bfloat16 where it is fast (AVX512-BF16 CPUs, recent GPUs), else float32")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
     p.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def _scales_arg(values: list):
+    """The command line's ``--scales`` values as ``run_style_transfer(scales=...)`` takes them."""
+    if "off" in values:
+        if len(values) > 1:
+            raise NSTError(f"--scales takes 'off' or long sides in pixels, not both: {values}")
+        return None
+    return list(values)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             content_layers=args.content_layers, style_layers=args.style_layers, seed=args.seed,
             device=args.device, progress=not args.quiet, weights=args.weights, pooling=args.pooling,
             preserve_color=args.preserve_color, style_blend=args.style_blend, style_scale=args.style_scale,
-            tv_weight=args.tv_weight, scales=args.scales,
+            tv_weight=args.tv_weight, scales=_scales_arg(args.scales), precision=args.precision,
         )
         save_image(G, out, overwrite=args.force)
     except (NSTError, FileExistsError, FileNotFoundError) as exc:

@@ -50,9 +50,12 @@ __all__ = [
     "DEFAULT_STEPS",
     "INIT_MODES",
     "OPTIMIZERS",
+    "PRECISIONS",
     "History",
+    "bf16_is_fast",
     "default_weights",
     "resolve_device",
+    "resolve_precision",
     "run_style_transfer",
 ]
 
@@ -68,6 +71,9 @@ DEFAULT_STEPS = 300
 INIT_MODES = ("content", "noise", "random")
 #: Optimisers.
 OPTIMIZERS = ("lbfgs", "adam")
+#: Arithmetic of the forward pass: ``"float32"`` (the textbook computation), ``"bfloat16"`` (autocast: the
+#: convolutions and Gram products in bfloat16, the optimiser in float32), or ``"auto"`` (see :func:`resolve_precision`).
+PRECISIONS = ("float32", "bfloat16", "auto")
 
 # torchvision's weights see inputs about 58 times smaller (1/0.226 vs 255), so features are about
 # 58x, content losses 58**2x and Gram MSEs 58**4x smaller: beta scales by about 58**2 = 3.4e3.
@@ -156,6 +162,30 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return torch.device(name if not isinstance(device, torch.device) else device)
 
 
+def bf16_is_fast(device: torch.device) -> bool:
+    """True where bfloat16 convolutions run natively: a CUDA GPU with bf16 support, or a CPU with AVX512-BF16/AMX."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+        try:
+            return bool(check()) if check is not None else False
+        except RuntimeError:
+            return False
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """``"float32"`` or ``"bfloat16"`` for ``precision`` on ``device`` (``"auto"``: bfloat16 where it is fast)."""
+    if precision not in PRECISIONS:
+        raise ParameterError(f"Unknown precision {precision!r}: use one of {PRECISIONS}.")
+    if precision == "auto":
+        return "bfloat16" if bf16_is_fast(device) else "float32"
+    if precision == "bfloat16" and device.type == "mps":
+        raise ParameterError("precision='bfloat16' is not supported on MPS; use 'float32'.")
+    return precision
+
+
 def _check_weight(value: float, name: str) -> float:
     try:
         v = float(value)
@@ -222,6 +252,7 @@ def run_style_transfer(
     progress: bool = True,
     weights: str | os.PathLike = "caffe",
     pooling: str = "max",
+    precision: str = "float32",
 ) -> tuple[torch.Tensor, History]:
     """Gatys' online style transfer: optimise G so that alpha * L_content + beta * L_style falls.
 
@@ -287,6 +318,14 @@ def run_style_transfer(
         Show a tqdm progress bar.
     weights, pooling
         VGG19 weights (``"caffe"``, ``"torchvision"`` or a path) and pooling (``"max"``/``"avg"``).
+    precision
+        ``"float32"`` (default): the textbook computation, the same numbers as a hand-written loop.
+        ``"auto"``: the fastest path on this machine, the channels-last memory layout plus bfloat16
+        where :func:`bf16_is_fast` (measured on a 2-core AVX512-BF16 CPU at 512 px: x1.9 per
+        evaluation, final loss within 0.1 % of float32's when both are scored in float32).
+        ``"bfloat16"``: that path with bfloat16 forced. Under bfloat16 the forward pass runs under
+        autocast (convolutions and Gram products in bfloat16); G, the gradients and the optimiser stay
+        float32, and the recorded losses are bfloat16 estimates (about 0.3 % off).
 
     Returns
     -------
@@ -342,6 +381,7 @@ def run_style_transfer(
     if preserve_color is not None and preserve_color not in COLOR_MODES:
         raise ParameterError(f"Unknown preserve_color {preserve_color!r}: use None or one of {COLOR_MODES}.")
     dev = resolve_device(device)
+    autocast_bf16 = resolve_precision(precision, dev) == "bfloat16"
     if scales is not None:
         return _coarse_to_fine(call)
 
@@ -384,6 +424,14 @@ def run_style_transfer(
             raise ResourceError(_oom_message(dev, C)) from exc
         raise
 
+    # The fast path (precision "auto" or "bfloat16") also uses the channels-last (NHWC) memory layout:
+    # the CPU and CUDA convolutions run faster on it (x1.05-1.10 per evaluation on a 2-core AVX-512 CPU,
+    # benchmarks/bench_options.py). Its rounding differs from the plain layout, and L-BFGS amplifies
+    # such differences, so "float32" keeps the textbook computation that the lectures reproduce exactly.
+    # G itself stays contiguous (L-BFGS flattens it); the closure hands the network an NHWC copy.
+    channels_last = precision != "float32" and dev.type in ("cpu", "cuda")
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
     G = G0.to(dev).requires_grad_(True)
     if optimizer == "lbfgs":
         # Strong-Wolfe line search: without it, a bad early curvature estimate can throw the loss up
@@ -400,7 +448,7 @@ def run_style_transfer(
         optimizer=optimizer, content_layers=list(content_layers), style_layers=list(style_layers),
         seed=seed, size=tuple(C.shape[-2:]), weights=str(weights), pooling=pooling, tv_weight=tv_weight,
         style_scale=style_scale, device=str(dev), preserve_color=preserve_color,
-        style_masks=style_masks is not None,
+        style_masks=style_masks is not None, precision="bfloat16" if autocast_bf16 else "float32",
     ))
     history.snapshots.append((0, G.detach().to("cpu").clone()))
     zero = torch.zeros((), device=dev)
@@ -416,7 +464,8 @@ def run_style_transfer(
         if history.steps + len(records) >= steps:
             raise _BudgetSpent  # exactly `steps` evaluations, even in the middle of a line search
         opt.zero_grad(set_to_none=True)
-        model(G)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast_bf16):
+            model(G.contiguous(memory_format=torch.channels_last) if channels_last else G)
         c = sum((cl.loss for cl in content_losses), zero) / n_content
         s = sum((w * sl.loss for w, sl in zip(s_weights, style_losses)), zero)
         loss = alpha * c + beta * s
@@ -429,7 +478,7 @@ def run_style_transfer(
         with torch.no_grad():
             records.append(torch.stack([current, c.detach(), s.detach()]
                                        + [m.loss.detach() for m in content_losses]
-                                       + [m.loss.detach() for m in style_losses]))
+                                       + [m.loss.detach() for m in style_losses]).float())
             better = current < best["loss"]  # False for NaN: a NaN never becomes the best
             best["loss"] = torch.where(better, current, best["loss"])
             best["G"] = torch.where(better, G.detach(), best["G"])

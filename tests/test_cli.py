@@ -62,3 +62,19 @@ def test_cli_output_is_reproducible_across_processes(tmp_path):
     assert outs[0].read_bytes() == outs[1].read_bytes(), "same seed and inputs must give a byte-identical PNG"
     assert Image.open(outs[0]).size == (40, 40)
     assert torch.equal(load_image(outs[0]), load_image(outs[1]))
+
+
+def test_cli_scales_and_precision(tmp_path):
+    content, style = str(bundled_image("chelsea")), str(bundled_image("swirls", "style"))
+    out = tmp_path / "c2f.png"
+    r = run_cli(content, style, "-o", str(out), "--size", "64", "--steps", "6", "--scales", "48", "64",
+                "--precision", "float32", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert max(load_image(out).shape[-2:]) == 64, "G gets the last scale"
+    r = run_cli(content, style, "-o", str(tmp_path / "mix.png"), "--size", "64", "--steps", "4", "--scales", "off",
+                "64", "--quiet")
+    assert r.returncode == 1 and "not both" in r.stderr and not (tmp_path / "mix.png").exists()
+    r = run_cli(content, style, "-o", str(tmp_path / "bad.png"), "--scales", "big", "--quiet")
+    assert r.returncode == 2 and "expected 'off' or long sides" in r.stderr
+    r = run_cli(content, style, "-o", str(tmp_path / "bad.png"), "--precision", "half", "--quiet")
+    assert r.returncode == 2 and "invalid choice" in r.stderr

@@ -155,3 +155,57 @@ def test_real_images_are_visibly_stylised():
     style_drop = h.style[-1] / h.style[0]
     assert style_drop < 0.2, f"style loss should fall by 5x in 40 steps, fell to {style_drop:.2%}"
     assert (G - C).abs().mean() > 0.03, "G should visibly differ from C"
+
+
+def test_first_evaluation_equals_a_plain_float32_forward(content64, style64):
+    """The channels-last layout inside run_style_transfer is a speed trick only: L(C) is the textbook value."""
+    from nst_helpers import build_model
+
+    _, h = run_style_transfer(content64, style64, steps=1, **FAST)
+    from nst_helpers.images import resize_to
+
+    S = resize_to(style64, transfer._style_size(tuple(content64.shape[-2:]), tuple(style64.shape[-2:]), 1.0))
+    model, cl, sl = build_model(content64, S)  # contiguous NCHW, float32, S resized as run_style_transfer does
+    with torch.no_grad():
+        model(content64.clone())
+    expected = transfer.DEFAULT_ALPHA * cl[0].loss + transfer.DEFAULT_BETA * sum(s.loss for s in sl) / len(sl)
+    assert h.total[0] == pytest.approx(float(expected), rel=1e-4), (
+        f"the first loss of run_style_transfer ({h.total[0]:.6g}) should equal the plain forward pass "
+        f"({float(expected):.6g}); a memory-layout change must not change the objective")
+
+
+def test_bfloat16_is_close_to_float32_and_recorded(content64, style64):
+    from nst_helpers import build_model
+
+    g32, h32 = run_style_transfer(content64, style64, steps=20, **FAST)
+    g16, h16 = run_style_transfer(content64, style64, steps=20, precision="bfloat16", **FAST)
+    assert h32.settings["precision"] == "float32" and h16.settings["precision"] == "bfloat16"
+    assert g16.dtype == torch.float32, "G stays float32 whatever the precision of the forward pass"
+    from nst_helpers.images import resize_to
+
+    S = resize_to(style64, transfer._style_size(tuple(content64.shape[-2:]), tuple(style64.shape[-2:]), 1.0))
+    model, cl, sl = build_model(content64, S)  # the float32 objective both runs minimised
+
+    def objective(G):
+        with torch.no_grad():
+            model(G)
+        return float(cl[0].loss + transfer.DEFAULT_BETA * sum(s.loss for s in sl) / len(sl))
+
+    start, l32, l16 = objective(content64), objective(g32), objective(g16)
+    assert l16 < 0.5 * start, f"a bfloat16 run should still optimise: {start:.4g} -> {l16:.4g}"
+    assert l16 < 1.25 * l32, f"bfloat16 result scores {l16:.4g} in float32, float32 result {l32:.4g}"
+
+
+def test_precision_names_are_checked(content64, style64):
+    assert transfer.resolve_precision("auto", torch.device("cpu")) in ("float32", "bfloat16")
+    assert transfer.resolve_precision("float32", torch.device("cpu")) == "float32"
+    with pytest.raises(ParameterError, match="Unknown precision 'half'"):
+        run_style_transfer(content64, style64, precision="half", **FAST)
+
+
+def test_fast_path_starts_from_the_same_objective(content64, style64):
+    _, exact = run_style_transfer(content64, style64, steps=1, **FAST)
+    _, fast = run_style_transfer(content64, style64, steps=1, precision="auto", **FAST)
+    assert fast.total[0] == pytest.approx(exact.total[0], rel=2e-2), (
+        f"precision='auto' starts at {fast.total[0]:.6g}, float32 at {exact.total[0]:.6g}: the fast path "
+        "may round differently but must compute the same objective")
