@@ -22,7 +22,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_speed import images, time_to_reach  # noqa: E402
+from bench_speed import images, per_eval_times, save_json, time_to_reach  # noqa: E402
 
 from nst_helpers import run_style_transfer  # noqa: E402
 
@@ -45,11 +44,7 @@ def timed_run(C, S, steps: int, scales=None) -> dict:
         stamps[step] = time.perf_counter() - start
 
     G, h = run_style_transfer(C, S, steps=steps, every=5, progress=False, callback=cb, scales=scales)
-    times, last_step, last_t = [], 0, 0.0
-    for step in sorted(stamps):
-        for k in range(last_step + 1, step + 1):
-            times.append(last_t + (stamps[step] - last_t) * (k - last_step) / (step - last_step))
-        last_step, last_t = step, stamps[step]
+    times = per_eval_times(stamps)
     final_from = (steps // len(scales)) * (len(scales) - 1) if scales else 0
     return dict(losses=h.total, times=times, final_stage_from=final_from, wall=time.perf_counter() - start)
 
@@ -75,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         row = dict(schedule=name, wall_s=run["wall"], final=run["losses"][-1], reach={})
         for k in checkpoints:
             target = min(ref["losses"][:k])
-            t_ref = time_to_reach(ref, target)
-            t = time_to_reach(run, target, run["final_stage_from"])
+            t_ref, _ = time_to_reach(ref, target)
+            t, _ = time_to_reach(run, target, run["final_stage_from"])
             row["reach"][k] = dict(target=target, seconds=t, ratio=None if t is None else t_ref / t)
         rows.append(row)
     lines = [f"Target {C.shape[-1]}x{C.shape[-2]}, budget {args.steps} evaluations", "",
@@ -90,12 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             cells.append("not reached" if r["seconds"] is None else f"{r['seconds']:.0f} s (x{r['ratio']:.2f})")
         lines.append(f"| {row['schedule']} | {row['wall_s']:.0f} s | {row['final']:.4g} | " + " | ".join(cells) + " |")
     print("\n".join(lines))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"coarse-to-fine-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(dict(size=args.size, steps=args.steps, rows=rows,
-                                    runs={k: dict(losses=v["losses"], times=v["times"]) for k, v in runs.items()}),
-                               indent=1))
+    path = save_json(args.out, "coarse-to-fine", dict(
+        size=args.size, steps=args.steps, rows=rows,
+        runs={k: dict(losses=v["losses"], times=v["times"]) for k, v in runs.items()}))
     print(f"wrote {path}")
     return 0
 

@@ -22,7 +22,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_speed import images  # noqa: E402
+from bench_speed import images, save_json  # noqa: E402
 
 from nst_helpers import build_model  # noqa: E402
 
@@ -107,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{C.shape[-1]}x{C.shape[-2]} {option:14s} {med:.3f} s/eval  x{base_t / med:.2f}  "
                   f"loss diff {rows[-1]['loss_rel_diff']:.1e}  grad diff {rows[-1]['grad_rel_diff']:.1e}", flush=True)
         result["sizes"].append(dict(size=f"{C.shape[-1]}x{C.shape[-2]}", rows=rows, skipped=skipped))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"options-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(result, indent=1))
-    print(f"wrote {path}")
+    print(f"wrote {save_json(args.out, 'options', result)}")
     return 0
 
 

@@ -15,7 +15,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_speed import images  # noqa: E402
+from bench_speed import images, save_json  # noqa: E402
 
 from nst_helpers import build_model  # noqa: E402
 from nst_helpers.transfer import bf16_is_fast, run_style_transfer  # noqa: E402
@@ -87,11 +86,7 @@ def main(argv: list[str] | None = None) -> int:
               f"(ratio {row['loss_ratio']:.3f}); time to fp32's final loss: fp32 {reach['float32']:.0f} s, bf16 "
               f"{'not reached' if rt is None else f'{rt:.0f} s'}; mean |pixel diff| {row['pixel_mad']:.4f}",
               flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"precision-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps(rows, indent=1))
-    print(f"wrote {path}")
+    print(f"wrote {save_json(args.out, 'precision', rows)}")
     return 0
 
 

@@ -161,13 +161,27 @@ def run_ours(C: torch.Tensor, S: torch.Tensor, evals: int, target: float | None 
         return target is not None and min(history.total) <= target
 
     G, h = run_style_transfer(C, S, steps=evals, progress=False, callback=cb, **PASTICHE_OBJECTIVE, **options)
-    # time of each evaluation, interpolated inside the chunks between callbacks
+    times = per_eval_times(stamps)
+    return dict(losses=h.total, times=times, s_per_eval=times[-1] / len(times), precision=h.settings["precision"])
+
+
+def per_eval_times(stamps: dict[int, float]) -> list[float]:
+    """Wall time at each evaluation, from the times seen by a callback: interpolated between callbacks."""
     times, last_step, last_t = [], 0, 0.0
     for step in sorted(stamps):
         for k in range(last_step + 1, step + 1):
             times.append(last_t + (stamps[step] - last_t) * (k - last_step) / (step - last_step))
         last_step, last_t = step, stamps[step]
-    return dict(losses=h.total, times=times, s_per_eval=times[-1] / len(times), precision=h.settings["precision"])
+    return times
+
+
+def save_json(out_dir: str | Path, prefix: str, data) -> Path:
+    """Write ``data`` to ``out_dir/<prefix>-<local time>.json`` (the folder is made if missing)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(data, indent=1))
+    return path
 
 
 def time_to_reach(run: dict, target: float, start: int = 0) -> tuple[float | None, int | None]:
@@ -252,10 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     for size, steps in cfg["memory"]:
         result["memory"].append(r := bench_memory(size, steps))
         print(f"memory {r['size']}: {r['peak_rss_mb']:.0f} MB", flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (out / f"speed-{'quick-' if q else ''}{stamp}.json").write_text(json.dumps(result, indent=1))
+    save_json(args.out, "speed-quick" if q else "speed", result)
     print(markdown(result))
     return 0
 
