@@ -6,7 +6,7 @@ These two pictures, made with the package's own ``run_style_transfer``, are show
 
 Usage (from the repository root)::
 
-    python tools/make_static_figures.py                 # 192 px, 150 evaluations per run (~10 min on 2 cores)
+    python tools/make_static_figures.py                 # 192 px, 150 evaluations per run (~5 min on 2 cores)
     python tools/make_static_figures.py --size 96 --steps 20 --out /tmp/figs   # a quick look
 
 Writes ``images/results/beta_grid.jpg`` and ``images/results/init_comparison.jpg``. An existing file is
@@ -44,9 +44,7 @@ def _headline(fig, text: str, extra: float = 0.35) -> None:
     fig.suptitle(text, fontsize=10, y=1 - 0.25 * extra / (h + extra))
 
 
-def _save(fig, path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise SystemExit(f"{path} exists; pass --force to replace it (or --out to write elsewhere)")
+def _save(fig, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90, bbox_inches="tight", pil_kwargs={"quality": 85})
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)", flush=True)
@@ -62,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="replace existing pictures")
     args = p.parse_args(argv)
     out = Path(args.out)
+    existing = [out / name for name in ("beta_grid.jpg", "init_comparison.jpg") if (out / name).exists()]
+    if existing and not args.force:  # refuse before minutes of optimisation, not after
+        raise SystemExit(f"{', '.join(map(str, existing))} exist(s); pass --force to replace (or --out elsewhere)")
     C = load_image(bundled_image(args.content), args.size)
     S = load_image(bundled_image(args.style, "style"))
     start = time.perf_counter()
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     fig = image_grid(images, titles, ncols=len(BETAS), height=1.9)
     _headline(fig, f"{args.content} + {args.style}: β/α from 1 to 300 (α = 1), {args.steps} L-BFGS evaluations, "
                    f"{args.size} px")
-    _save(fig, out / "beta_grid.jpg", args.force)
+    _save(fig, out / "beta_grid.jpg")
 
     images, titles = [C, S], ["content C", "style S"]
     for init in INITS:
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"init = {init}: best L = {h.best_loss:.4g}", flush=True)
     fig = image_grid(images, titles, ncols=len(images), height=1.9)
     _headline(fig, f"Three starts, β = 30, {args.steps} L-BFGS evaluations each")
-    _save(fig, out / "init_comparison.jpg", args.force)
+    _save(fig, out / "init_comparison.jpg")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 
