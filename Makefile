@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick bench-explorer docs homework test-homework clean
+.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick bench-explorer bench-quality docs homework test-homework clean
 
 help:
 	@echo "make lab        create .venv if needed, install, open JupyterLab on notebooks/"
@@ -14,6 +14,7 @@ help:
 	@echo "make notebooks  re-execute the lecture notebooks in place at full quality"
 	@echo "make lint       ruff on the package and the tests"
 	@echo "make bench      speed and memory benchmarks (make bench-quick: < 3 min)"
+	@echo "make bench-quality  the default render of the paper's pair against the published one (~5 min)"
 	@echo "make docs       build the course website into docs/_build/html (offline)"
 	@echo "make homework   regenerate the student notebooks in homework/ from homework/solutions/"
 
@@ -63,6 +64,9 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PY) benchmarks/bench_speed.py --quick
+
+bench-quality: $(STAMP)
+	$(PY) benchmarks/bench_quality.py
 
 bench-explorer: $(STAMP)
 	$(PY) benchmarks/bench_explorer.py

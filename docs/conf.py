@@ -41,7 +41,7 @@ LECTURE_HOMEWORK: dict[str, list[str]] = {
 
 #: Modules of ``nst_helpers`` on the API page, in this order.
 API_MODULES: list[str] = [
-    "images", "vgg", "losses", "model", "transfer", "color", "plotting", "artwork", "errors", "cli",
+    "images", "vgg", "losses", "model", "transfer", "quality", "color", "plotting", "artwork", "errors", "cli",
 ]
 #: Modules added to the API page only when their file exists at build time.
 API_OPTIONAL_MODULES: list[str] = ["widgets", "homework"]

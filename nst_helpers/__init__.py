@@ -10,6 +10,7 @@ module              idea
 ``losses``          Gram matrix, ContentLoss, StyleLoss
 ``model``           Normalization and the assembled model with loss layers
 ``transfer``        ``run_style_transfer``: optimising the pixels of G
+``quality``         three numbers for a render: style ratio, content loss, speckle
 ``artwork``         the procedural paintings used as bundled style images
 ``errors``          the package's error types
 ==================  ===========================================================
@@ -33,7 +34,15 @@ from .model import (
     build_model,
     extract_features,
 )
-from .transfer import DEFAULT_ALPHA, DEFAULT_BETA, History, default_weights, run_style_transfer
+from .transfer import (
+    DEFAULT_ALPHA,
+    DEFAULT_BETA,
+    DEFAULT_STEPS,
+    DEFAULT_TV_WEIGHT,
+    History,
+    default_weights,
+    run_style_transfer,
+)
 from .vgg import LAYER_NAMES, channels, downsampling, layer_index, load_vgg19
 
 __version__ = "0.1.0"
@@ -43,7 +52,9 @@ __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_BETA",
     "DEFAULT_CONTENT_LAYERS",
+    "DEFAULT_STEPS",
     "DEFAULT_STYLE_LAYERS",
+    "DEFAULT_TV_WEIGHT",
     "History",
     "ImageLoadError",
     "ImageTooSmallError",

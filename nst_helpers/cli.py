@@ -10,17 +10,27 @@ from .color import COLOR_MODES
 from .errors import NSTError
 from .images import load_image, save_image
 from .model import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
-from .transfer import DEFAULT_STEPS, INIT_MODES, OPTIMIZERS, PRECISIONS, default_weights, run_style_transfer
+from .transfer import (
+    DEFAULT_STEPS,
+    DEFAULT_TV_PER_BETA,
+    DEFAULT_TV_WEIGHT,
+    INIT_MODES,
+    LAYER_WEIGHTINGS,
+    OPTIMIZERS,
+    PRECISIONS,
+    default_weights,
+    run_style_transfer,
+)
 
 
 def _scales(value: str):
-    """``off`` or a whole number (one long side of a coarse-to-fine schedule)."""
-    if value == "off":
+    """``auto``, ``off`` or a whole number (one long side of a coarse-to-fine schedule)."""
+    if value in ("auto", "off"):
         return value
     try:
         side = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'off' or long sides in pixels, got {value!r}") from None
+        raise argparse.ArgumentTypeError(f"expected 'auto', 'off' or long sides in pixels, got {value!r}") from None
     if side < 1:
         raise argparse.ArgumentTypeError(f"a long side must be a positive number of pixels, got {side}")
     return side
@@ -42,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=256, help="long side of G in pixels")
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="objective evaluations")
     p.add_argument("--alpha", type=float, default=alpha, help="content weight")
-    p.add_argument("--beta", type=float, default=beta, help="style weight (for the caffe weights)")
+    p.add_argument("--beta", type=float, default=None,
+                   help=f"style weight (default {beta:g} with balanced layer weights, "
+                        f"{default_weights('caffe', 'equal')[1]:g} with equal ones; for the caffe weights)")
     p.add_argument("--init", choices=INIT_MODES, default="content", help="how G starts")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default="lbfgs")
     p.add_argument("--content-layers", nargs="+", default=list(DEFAULT_CONTENT_LAYERS), metavar="LAYER")
@@ -54,10 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-blend", type=float, nargs="+", default=None, metavar="W",
                    help="weights of several style images (one per STYLE)")
     p.add_argument("--style-scale", type=float, default=1.0, help="size of style features relative to content")
-    p.add_argument("--tv-weight", type=float, default=0.0, help="total-variation (smoothness) weight")
-    p.add_argument("--scales", type=_scales, nargs="+", default=["off"], metavar="SIDE",
-                   help="coarse-to-fine long sides, e.g. --scales 256 512 (G gets the last): a smoother, less grainy "
-                        "look; 'off' = one scale (it reaches a given loss sooner: benchmarks/README.md)")
+    p.add_argument("--tv-weight", type=float, default=None,
+                   help=f"total-variation (smoothness) weight (default: {DEFAULT_TV_PER_BETA:.3g} x beta, "
+                        f"{DEFAULT_TV_WEIGHT:g} for the default beta)")
+    p.add_argument("--style-layer-weights", default="balanced", metavar="W",
+                   help="'balanced' (every style layer counts the same, relative to the photo), 'equal' "
+                        "(the paper's 1/L each), or one number per style layer")
+    p.add_argument("--scales", type=_scales, nargs="+", default=["auto"], metavar="SIDE",
+                   help="coarse-to-fine long sides, e.g. --scales 128 256 512 (G gets the last); 'auto' halves "
+                        "--size down to 128 px; 'off' = one scale")
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="'auto' uses bfloat16 where it is fast (AVX512-BF16 CPUs, recent GPUs), else float32")
     p.add_argument("--seed", type=int, default=0)
@@ -69,11 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _scales_arg(values: list):
     """The command line's ``--scales`` values as ``run_style_transfer(scales=...)`` takes them."""
-    if "off" in values:
+    words = [v for v in values if isinstance(v, str)]
+    if words:
         if len(values) > 1:
-            raise NSTError(f"--scales takes 'off' or long sides in pixels, not both: {values}")
-        return None
+            raise NSTError(f"--scales takes 'auto', 'off' or long sides in pixels, not both: {values}")
+        return words[0]
     return list(values)
+
+
+def _layer_weights_arg(value: str):
+    """``--style-layer-weights``: a named weighting or numbers separated by commas or spaces."""
+    if value in LAYER_WEIGHTINGS:
+        return value
+    try:
+        return [float(v) for v in value.replace(",", " ").split()]
+    except ValueError:
+        raise NSTError(f"--style-layer-weights takes {' or '.join(LAYER_WEIGHTINGS)} or numbers such as "
+                       f"'1,1,1,1,1', got {value!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device, progress=not args.quiet, weights=args.weights, pooling=args.pooling,
             preserve_color=args.preserve_color, style_blend=args.style_blend, style_scale=args.style_scale,
             tv_weight=args.tv_weight, scales=_scales_arg(args.scales), precision=args.precision,
+            style_layer_weights=_layer_weights_arg(args.style_layer_weights),
         )
         save_image(G, out, overwrite=args.force)
     except (NSTError, FileExistsError, FileNotFoundError) as exc:

@@ -41,34 +41,53 @@ from .color import COLOR_MODES, combine_luminance, luminance, match_color, match
 from .errors import ParameterError, ResourceError
 from .images import ImageSource, load_image, resize_to
 from .losses import tv_loss
-from .model import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, build_model
+from .model import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, build_model, min_image_side
 from .vgg import check_layer_names
 
 __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_BETA",
     "DEFAULT_STEPS",
+    "DEFAULT_TV_PER_BETA",
+    "DEFAULT_TV_WEIGHT",
     "INIT_MODES",
+    "LAYER_WEIGHTINGS",
     "OPTIMIZERS",
     "PRECISIONS",
     "History",
+    "auto_scales",
+    "balanced_weights",
     "bf16_is_fast",
     "default_weights",
     "resolve_device",
     "resolve_precision",
+    "stage_steps",
     "run_style_transfer",
 ]
 
 #: Content weight alpha (by convention 1).
 DEFAULT_ALPHA = 1.0
-#: Style weight beta for the default "caffe" weights. Calibrated on the paper's pair (Tuebingen
-#: photo, The Starry Night) at 192 x 256 px: beta = 1 barely changes the photo, 10 gives visible
-#: strokes, 30 the classic look with the buildings intact, 100 and more bury the content.
-DEFAULT_BETA = 30.0
+#: Style weight beta for the default "caffe" weights and the default balanced layer weights, with which
+#: L_style(C) = 1 and L_content is an MSE of features on a 0..255 scale (about 1e5 for a good render).
+#: Measured at 512 px on the paper's pair (benchmarks/bench_quality.py): beta = 1e6 keeps the photo
+#: clearly in front, 3e6 gives the classic look (swirls, stars, the painting's palette, the buildings
+#: intact), 1e7 and more bury the content.
+DEFAULT_BETA = 3e6
+#: Default weight of the total-variation term, as a fraction of beta: a light smoothness prior that removes the
+#: finest coloured speckle at 512 px without softening the brush strokes (tv_weight = 2e6 for the default beta;
+#: tv_loss of a photo is about 0.01). Tied to beta so that it stays light whatever scale beta has.
+DEFAULT_TV_PER_BETA = 2.0 / 3.0
+#: The resulting default TV weight for :data:`DEFAULT_BETA`.
+DEFAULT_TV_WEIGHT = DEFAULT_TV_PER_BETA * DEFAULT_BETA
 #: Default number of objective evaluations.
 DEFAULT_STEPS = 300
 #: Ways to initialise G.
 INIT_MODES = ("content", "noise", "random")
+#: Named choices of the style layer weights: ``"balanced"`` (see :func:`balanced_weights`) or
+#: ``"equal"`` (1 / number of layers each, the paper's choice).
+LAYER_WEIGHTINGS = ("balanced", "equal")
+#: Smallest long side of the automatic coarse-to-fine schedule (:func:`auto_scales`).
+AUTO_SMALLEST_SIDE = 128
 #: Optimisers.
 OPTIMIZERS = ("lbfgs", "adam")
 #: Arithmetic of the forward pass: ``"float32"`` (the textbook computation), ``"bfloat16"`` (autocast: the
@@ -76,14 +95,28 @@ OPTIMIZERS = ("lbfgs", "adam")
 PRECISIONS = ("float32", "bfloat16", "auto")
 
 # torchvision's weights see inputs about 58 times smaller (1/0.226 vs 255), so features are about
-# 58x, content losses 58**2x and Gram MSEs 58**4x smaller: beta scales by about 58**2 = 3.4e3.
-# (Estimated from that scale, not calibrated: their weights need a download we cannot do offline.)
-_WEIGHT_DEFAULTS = {"caffe": (DEFAULT_ALPHA, DEFAULT_BETA), "torchvision": (1.0, DEFAULT_BETA * 3.4e3)}
+# 58x and content losses 58**2x smaller, while the balanced style loss is a ratio (1 for the photo) on
+# any scale: beta shrinks by about 58**2 = 3.4e3. (Estimated from that scale, not calibrated: their
+# weights need a download we cannot do offline.)
+# With raw layer weights (equal or given numbers) the style loss is a Gram MSE: 58**4 smaller for torchvision.
+#: beta of the paper's equal layer weights (1/L each) with the caffe weights (the package's default before
+#: balanced weights): a visible but light style at 512 px.
+EQUAL_WEIGHTS_BETA = 30.0
+_WEIGHT_DEFAULTS = {
+    ("caffe", True): (DEFAULT_ALPHA, DEFAULT_BETA), ("torchvision", True): (1.0, DEFAULT_BETA / 3.4e3),
+    ("caffe", False): (DEFAULT_ALPHA, EQUAL_WEIGHTS_BETA), ("torchvision", False): (1.0, EQUAL_WEIGHTS_BETA * 3.4e3),
+}
 
 
-def default_weights(weights: str | os.PathLike = "caffe") -> tuple[float, float]:
-    """Default ``(alpha, beta)`` for a weight set (features of different scale need different beta)."""
-    return _WEIGHT_DEFAULTS.get(str(weights), _WEIGHT_DEFAULTS["caffe"])
+def default_weights(weights: str | os.PathLike = "caffe",
+                    style_layer_weights: Sequence[float] | str = "balanced") -> tuple[float, float]:
+    """Default ``(alpha, beta)`` for a weight set and a style layer weighting.
+
+    Features of different scale need a different beta: the balanced style loss is a ratio (1 for
+    the photo), the equal-weights one a Gram MSE, about 1e5 times larger for the caffe weights.
+    """
+    kind = str(weights) if str(weights) in ("caffe", "torchvision") else "caffe"
+    return _WEIGHT_DEFAULTS[(kind, isinstance(style_layer_weights, str) and style_layer_weights == "balanced")]
 
 
 @dataclass
@@ -186,6 +219,31 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def balanced_weights(model: torch.nn.Module, C: torch.Tensor, style_losses,
+                     G0: torch.Tensor | None = None) -> list[float]:
+    r"""Style layer weights :math:`w_l = 1 / (L\, E_l(C, S))` that give every style layer the same say.
+
+    :math:`E_l(C, S)` is the style loss of the photo itself at layer l (one forward pass of C). With
+    these weights the style loss of the photo is exactly 1, and :math:`L_{style}(G)` is the mean over
+    the L layers of how far G still is from the painting's statistics *relative to the photo*
+    (0 = the painting's Gram matrices exactly). With equal weights the deep layers dominate: their
+    :math:`E_l` are orders of magnitude larger, so colour and fine brushwork (relu1_1, relu2_1) are
+    hardly matched. A layer where C already has the painting's statistics (:math:`E_l(C, S) = 0`,
+    e.g. C = S for a texture) is measured relative to the start ``G0`` instead.
+
+    Returns a list of L floats, in the order of ``style_losses``.
+    """
+    def losses(image: torch.Tensor) -> list[float]:
+        with torch.no_grad():
+            model(image)
+        return [float(sl.loss) for sl in style_losses]
+
+    reference = losses(C)
+    if G0 is not None and not all(e > 0 and math.isfinite(e) for e in reference):
+        reference = [e if e > 0 else f for e, f in zip(reference, losses(G0))]
+    return [1.0 / (len(reference) * e) if e > 0 and math.isfinite(e) else 1.0 / len(reference) for e in reference]
+
+
 def _check_weight(value: float, name: str) -> float:
     try:
         v = float(value)
@@ -235,14 +293,14 @@ def run_style_transfer(
     optimizer: str = "lbfgs",
     content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
     style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS,
-    style_layer_weights: Sequence[float] | None = None,
+    style_layer_weights: Sequence[float] | str = "balanced",
     style_blend: Sequence[float] | None = None,
     style_scale: float = 1.0,
     style_masks: Sequence[torch.Tensor] | None = None,
     preserve_color: str | None = None,
-    tv_weight: float = 0.0,
+    tv_weight: float | None = None,
     size: int | None = None,
-    scales: Sequence[int] | None = None,
+    scales: Sequence[int] | str | None = "auto",
     seed: int | None = 0,
     noise: float = 0.2,
     lr: float | None = None,
@@ -293,14 +351,18 @@ def run_style_transfer(
         covariance first) or ``"luminance"`` (transfer on the luminance only, then put C's
         colours back); see :mod:`nst_helpers.color`.
     tv_weight
-        Weight of a total-variation (smoothness) term on G (default 0: off). The term
-        is small (about 0.03 for a photo), so with the caffe defaults 1e7 to 1e8 smooths visibly.
+        Weight of a total-variation (smoothness) term on G (default: :data:`DEFAULT_TV_PER_BETA` times
+        beta, i.e. 2e6 for the default beta; 0 = off). The term is small (about 0.01 for a photo), so
+        with the caffe weights 1e7 to 1e8 smooths visibly.
     size
         If given, C is resized to this long side first.
     scales
         Coarse-to-fine (Gatys et al. 2017): long sides to optimise at in turn, e.g.
-        ``(128, 256)``. Each stage starts from the previous G, upsampled; ``steps`` are
-        split evenly over the stages (the remainder goes to the last). G gets the last size.
+        ``(128, 256, 512)``. Each stage starts from the previous G, upsampled, and has half the
+        evaluations of the stage before it (a quarter of the pixels' cost), so most evaluations
+        happen at low resolution, where the large brush strokes form cheaply. G gets the last size.
+        ``"auto"`` (default): :func:`auto_scales` of G's long side (128 -> 256 -> 512 for 512 px;
+        one scale at 128 px and less). ``None`` or ``"off"``: one scale.
     seed
         Seed of the noise for ``init="noise"``/``"random"``; same seed and inputs give the same G on a CPU.
     noise
@@ -345,7 +407,7 @@ def run_style_transfer(
     """
     call = dict(locals())  # the arguments as given, for the coarse-to-fine stages
     # ---- check everything before any expensive work
-    d_alpha, d_beta = default_weights(weights)
+    d_alpha, d_beta = default_weights(weights, style_layer_weights)
     alpha = _check_weight(d_alpha if alpha is None else alpha, "alpha")
     beta = _check_weight(d_beta if beta is None else beta, "beta")
     if alpha == 0 and beta == 0:
@@ -362,14 +424,18 @@ def run_style_transfer(
         raise ParameterError("alpha > 0 but no content layers were given: add content layers, or set alpha=0.")
     if beta > 0 and not style_layers:
         raise ParameterError("beta > 0 but no style layers were given: add style layers, or set beta=0.")
-    if style_layer_weights is not None:
+    if isinstance(style_layer_weights, str):
+        if style_layer_weights not in LAYER_WEIGHTINGS:
+            raise ParameterError(f"Unknown style_layer_weights {style_layer_weights!r}: use one of "
+                                 f"{LAYER_WEIGHTINGS} or one number per style layer.")
+    elif style_layer_weights is not None:
         style_layer_weights = [_check_weight(w, "a style layer weight") for w in style_layer_weights]
         if len(style_layer_weights) != len(style_layers):
             raise ParameterError(
                 f"style_layer_weights has {len(style_layer_weights)} entries but there are "
                 f"{len(style_layers)} style layers; give one weight per layer."
             )
-    tv_weight = _check_weight(tv_weight, "tv_weight")
+    tv_weight = _check_weight(DEFAULT_TV_PER_BETA * beta if tv_weight is None else tv_weight, "tv_weight")
     noise = _check_weight(noise, "noise")
     style_scale = _check_weight(style_scale, "style_scale")
     if style_scale == 0:
@@ -382,8 +448,25 @@ def run_style_transfer(
         raise ParameterError(f"Unknown preserve_color {preserve_color!r}: use None or one of {COLOR_MODES}.")
     dev = resolve_device(device)
     autocast_bf16 = resolve_precision(precision, dev) == "bfloat16"
-    if scales is not None:
-        return _coarse_to_fine(call)
+    if isinstance(scales, str):
+        if scales not in ("auto", "off"):
+            raise ParameterError(f"scales must be 'auto', 'off', None or increasing long sides, got {scales!r}.")
+        if scales == "auto":
+            C0 = load_image(content, size)
+            h, w = C0.shape[-2:]
+            sides = auto_scales(max(h, w))
+            # drop the coarsest stages that the budget or the deepest layer cannot take
+            need = min_image_side(list(content_layers) + list(style_layers))
+            while len(sides) > 1 and (len(sides) > steps or sides[0] * min(h, w) / max(h, w) < need):
+                sides.pop(0)
+            call.update(content=C0, size=None, scales=sides)
+        else:
+            call["scales"] = None
+    if call["scales"] is not None:
+        call["scales"] = _check_scales(call["scales"], steps)
+        if len(call["scales"]) > 1:
+            return _coarse_to_fine(call)
+        content, size = call["content"], call["scales"][0]  # one stage: just that size
 
     # ---- images
     C = load_image(content, size)
@@ -407,10 +490,10 @@ def run_style_transfer(
     s_layers = style_layers if beta > 0 else []
     if beta == 0:
         s_weights: list[float] = []
-    elif style_layer_weights is not None:
-        s_weights = list(style_layer_weights)
-    else:
+    elif style_layer_weights is None or style_layer_weights in ("equal", "balanced"):
         s_weights = [1.0 / len(style_layers)] * len(style_layers)
+    else:
+        s_weights = list(style_layer_weights)
 
     generator = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
     G0 = _initial_image(init, C, generator, noise)
@@ -423,6 +506,9 @@ def run_style_transfer(
         if _is_oom(exc):
             raise ResourceError(_oom_message(dev, C)) from exc
         raise
+
+    if beta > 0 and style_layer_weights == "balanced":
+        s_weights = balanced_weights(model, C.to(dev), style_losses, G0.to(dev))
 
     # The fast path (precision "auto" or "bfloat16") also uses the channels-last (NHWC) memory layout:
     # the CPU and CUDA convolutions run faster on it (x1.05-1.10 per evaluation on a 2-core AVX-512 CPU,
@@ -449,6 +535,7 @@ def run_style_transfer(
         seed=seed, size=tuple(C.shape[-2:]), weights=str(weights), pooling=pooling, tv_weight=tv_weight,
         style_scale=style_scale, device=str(dev), preserve_color=preserve_color,
         style_masks=style_masks is not None, precision="bfloat16" if autocast_bf16 else "float32",
+        style_layer_weights=list(s_weights), scales=None,
     ))
     history.snapshots.append((0, G.detach().to("cpu").clone()))
     zero = torch.zeros((), device=dev)
@@ -555,15 +642,9 @@ def run_style_transfer(
 
 def _coarse_to_fine(args: dict) -> tuple[torch.Tensor, History]:
     """Run ``run_style_transfer`` at each long side of ``args["scales"]``, each stage from the last G."""
-    scales = list(args.pop("scales"))
-    if not scales or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in scales) \
-            or scales != sorted(scales):
-        raise ParameterError(f"scales must be increasing long sides in pixels, e.g. (128, 256); got {scales}.")
+    scales = args.pop("scales")
     steps = args.pop("steps")
-    if steps < len(scales):
-        raise ParameterError(f"{steps} steps cannot be split over {len(scales)} scales; use at least one per scale.")
-    per = [steps // len(scales)] * len(scales)
-    per[-1] += steps - sum(per)
+    per = stage_steps(steps, len(scales))
     C = load_image(args.pop("content"), args.pop("size"))
     callback = args.pop("callback")
     init = args.pop("init")
@@ -572,7 +653,8 @@ def _coarse_to_fine(args: dict) -> tuple[torch.Tensor, History]:
     for k, (side, n) in enumerate(zip(scales, per)):
         offset = merged.steps
         stage_cb = None if callback is None else (lambda step, img, h, o=offset: callback(o + step, img, h))
-        G, h = run_style_transfer(C, size=side, steps=n, init=init if k == 0 else G, callback=stage_cb, **args)
+        G, h = run_style_transfer(C, size=side, steps=n, init=init if k == 0 else G, callback=stage_cb, scales=None,
+                                  **args)
         merged.total += h.total
         merged.content += h.content
         merged.style += h.style
@@ -587,6 +669,40 @@ def _coarse_to_fine(args: dict) -> tuple[torch.Tensor, History]:
             merged.stopped = h.stopped
             break
     return G, merged
+
+
+def _check_scales(scales, steps: int) -> list[int]:
+    scales = list(scales) if isinstance(scales, Sequence) else [scales]
+    if not scales or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in scales) \
+            or scales != sorted(scales):
+        raise ParameterError(f"scales must be increasing long sides in pixels, e.g. (128, 256); got {scales}.")
+    if steps < len(scales):
+        raise ParameterError(f"{steps} steps cannot be split over {len(scales)} scales; use at least one per scale.")
+    return scales
+
+
+def auto_scales(side: int, smallest: int = AUTO_SMALLEST_SIDE) -> list[int]:
+    """The default coarse-to-fine schedule for a long side: halve it while it stays >= ``smallest``.
+
+    >>> auto_scales(512), auto_scales(256), auto_scales(128)
+    ([128, 256, 512], [128, 256], [128])
+    """
+    sides = [int(side)]
+    while sides[0] // 2 >= smallest:
+        sides.insert(0, sides[0] // 2)
+    return sides
+
+
+def stage_steps(steps: int, stages: int) -> list[int]:
+    """Split ``steps`` evaluations over coarse-to-fine stages, each with half the evaluations of the one before.
+
+    >>> stage_steps(300, 3)
+    [171, 85, 44]
+    """
+    shares = [2.0 ** (stages - 1 - k) for k in range(stages)]
+    per = [max(1, int(steps * w / sum(shares))) for w in shares]
+    per[-1] += steps - sum(per)
+    return per
 
 
 class _BudgetSpent(Exception):

@@ -52,7 +52,7 @@ from PIL import Image
 from .errors import ImageLoadError, NSTError, ParameterError
 from .images import bundled_images, load_image, save_image, to_pil
 from .model import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
-from .transfer import INIT_MODES, History, run_style_transfer
+from .transfer import DEFAULT_ALPHA, DEFAULT_BETA, INIT_MODES, History, run_style_transfer
 from .vgg import LAYER_NAMES, check_layer_names, layer_index
 
 __all__ = [
@@ -81,7 +81,7 @@ def _log_values(lo: int, hi: int) -> tuple[float, ...]:
 #: Stops of the alpha slider (0 = no content loss: pure texture synthesis).
 ALPHA_VALUES = _log_values(-2, 2)
 #: Stops of the beta slider (0 = no style loss: G only reconstructs the content).
-BETA_VALUES = _log_values(-1, 4)
+BETA_VALUES = _log_values(3, 8)  # the default DEFAULT_BETA = 3e6 is a stop
 #: Image sizes (long side, pixels) the explorer offers.
 SIZE_VALUES = (64, 96, 128, 160, 192, 256, 320, 384, 512)
 #: Layers offered for the content and style losses: the ReLU outputs (the paper's "convX_Y").
@@ -462,7 +462,8 @@ class Explorer:
         first Run starts faster.
     """
 
-    def __init__(self, content="grace_hopper", style="swirls", *, alpha: float = 1.0, beta: float = 30.0,
+    def __init__(self, content="grace_hopper", style="swirls", *, alpha: float = DEFAULT_ALPHA,
+                 beta: float = DEFAULT_BETA,
                  steps: int = 30, size: int = 128, init: str = "content", optimizer: str = "lbfgs",
                  content_layers: Sequence[str] = DEFAULT_CONTENT_LAYERS,
                  style_layers: Sequence[str] = DEFAULT_STYLE_LAYERS, every: int | None = None, seed: int = 0,
@@ -1123,7 +1124,7 @@ def _warm_up() -> None:
 def explorer(content="grace_hopper", style="swirls", **kwargs) -> Explorer:
     """Open the style-transfer explorer (a notebook shows it when it is the cell's last value).
 
-    ``explorer()`` starts with Grace Hopper, the swirl painting, beta = 30, 128 px and 30 L-BFGS steps
+    ``explorer()`` starts with Grace Hopper, the swirl painting, beta = DEFAULT_BETA (3e6), 128 px and 30 L-BFGS steps
     (a few seconds per run on a laptop). Keep the object to drive it from code::
 
         ex = explorer(size=256, steps=100)

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from nst_helpers import DEFAULT_BETA
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -170,6 +172,9 @@ def _wait_text(page, selector: str, check, what: str, timeout: float) -> str:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; {selector} shows: {text!r}")
 
 
+DEFAULT_TEXT = f"{DEFAULT_BETA:g}"  # how the readout writes the default beta
+
+
 def _beta_in(text: str) -> str | None:
     m = re.search(r"β = ([0-9.e+-]+)", text)
     return m.group(1) if m else None
@@ -204,12 +209,12 @@ def test_explorer_in_jupyterlab(lab, tmp_path):
             page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
             readout = _wait_text(page, ".nst-readout", lambda t: "not run yet" in t,
                                  "the explorer to appear (kernel start + the cells above it)", 300)
-            assert _beta_in(readout) == "30"
+            assert _beta_in(readout) == DEFAULT_TEXT
 
             # first run at beta = 30
             page.locator(".nst-run button, button.nst-run").first.click()
             # (the click is handled once the cells below the explorer have run: the kernel runs one thing at a time)
-            _wait_text(page, ".nst-readout", lambda t: "done:" in t and _beta_in(t) == "30",
+            _wait_text(page, ".nst-readout", lambda t: "done:" in t and _beta_in(t) == DEFAULT_TEXT,
                        "the run at beta = 30 to finish", 300)
             first = _img_bytes(page, "img.nst-preview")
             assert first.startswith(b"\x89PNG")
@@ -220,7 +225,7 @@ def test_explorer_in_jupyterlab(lab, tmp_path):
             handle.press("ArrowRight")
             handle.press("ArrowRight")
             slider_value = page.locator(".nst-beta .widget-readout").first.inner_text().strip()
-            assert slider_value not in ("", "30"), slider_value
+            assert slider_value not in ("", DEFAULT_TEXT), slider_value
             _wait_text(page, ".nst-readout", lambda t: _beta_in(t) == slider_value and "not run yet" in t,
                        f"the kernel to see beta = {slider_value}", 30)
 
@@ -244,7 +249,7 @@ def test_explorer_in_jupyterlab(lab, tmp_path):
             handle.focus()
             handle.press("ArrowLeft")
             handle.press("ArrowLeft")
-            _wait_text(page, ".nst-readout", lambda t: "done:" in t and _beta_in(t) == "30",
+            _wait_text(page, ".nst-readout", lambda t: "done:" in t and _beta_in(t) == DEFAULT_TEXT,
                        "the cached result for beta = 30", 15)
             deadline = time.monotonic() + 15
             while _img_bytes(page, "img.nst-preview") != first and time.monotonic() < deadline:

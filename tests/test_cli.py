@@ -75,6 +75,6 @@ def test_cli_scales_and_precision(tmp_path):
                 "64", "--quiet")
     assert r.returncode == 1 and "not both" in r.stderr and not (tmp_path / "mix.png").exists()
     r = run_cli(content, style, "-o", str(tmp_path / "bad.png"), "--scales", "big", "--quiet")
-    assert r.returncode == 2 and "expected 'off' or long sides" in r.stderr
+    assert r.returncode == 2 and "expected 'auto', 'off' or long sides" in r.stderr
     r = run_cli(content, style, "-o", str(tmp_path / "bad.png"), "--precision", "half", "--quiet")
     assert r.returncode == 2 and "invalid choice" in r.stderr

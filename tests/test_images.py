@@ -145,3 +145,14 @@ def test_bundled_images_exist_and_are_small():
     for path in [*content.values(), *style.values()]:
         assert path.stat().st_size < 300_000, f"{path.name} is over 300 KB"
         _check(load_image(path, size=32))
+
+
+def test_the_papers_pair_is_bundled_and_credited():
+    from nst_helpers import bundled_image
+    from nst_helpers.images import IMAGES_DIR
+
+    C, S = load_image(bundled_image("tubingen")), load_image(bundled_image("starry_night", "style"))
+    assert max(C.shape[-2:]) >= 512 and max(S.shape[-2:]) >= 512, "big enough for a 512 px render"
+    credits = (IMAGES_DIR / "CREDITS.md").read_text(encoding="utf-8")
+    assert "content/tubingen.jpg" in credits and "Andreas Praefcke" in credits and "CC BY 3.0" in credits
+    assert "style/starry_night.jpg" in credits and "public domain" in credits.lower()

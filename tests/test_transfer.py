@@ -11,7 +11,9 @@ import nst_helpers.transfer as transfer
 from nst_helpers import ParameterError, load_image, run_style_transfer
 from nst_helpers.images import bundled_image
 
-FAST = dict(progress=False, size=None)
+# The mechanics of the optimisation on the paper's objective (equal layer weights, one scale, no TV);
+# the package's defaults (balanced weights, coarse-to-fine, TV) have tests of their own.
+FAST = dict(progress=False, size=None, style_layer_weights="equal", tv_weight=0.0)
 
 
 def test_64px_run_lowers_total_loss_by_half(content64, style64):
@@ -113,7 +115,7 @@ def test_nan_loss_stops_with_warning_and_returns_finite_image(monkeypatch, conte
 
     monkeypatch.setattr(transfer, "tv_loss", faulty_tv)
     with pytest.warns(RuntimeWarning, match="NaN or infinite"):
-        G, h = run_style_transfer(content64, style64, steps=30, every=3, tv_weight=1.0, optimizer="adam", **FAST)
+        G, h = run_style_transfer(content64, style64, steps=30, every=3, optimizer="adam", **{**FAST, "tv_weight": 1.0})
     assert h.stopped == "non-finite loss" and h.steps == 6
     assert torch.isfinite(G).all() and h.best_step <= 4 and math.isfinite(h.best_loss)
 
@@ -168,10 +170,24 @@ def test_first_evaluation_equals_a_plain_float32_forward(content64, style64):
     model, cl, sl = build_model(content64, S)  # contiguous NCHW, float32, S resized as run_style_transfer does
     with torch.no_grad():
         model(content64.clone())
-    expected = transfer.DEFAULT_ALPHA * cl[0].loss + transfer.DEFAULT_BETA * sum(s.loss for s in sl) / len(sl)
+    alpha, beta = transfer.default_weights("caffe", "equal")
+    expected = alpha * cl[0].loss + beta * sum(s.loss for s in sl) / len(sl)
     assert h.total[0] == pytest.approx(float(expected), rel=1e-4), (
         f"the first loss of run_style_transfer ({h.total[0]:.6g}) should equal the plain forward pass "
         f"({float(expected):.6g}); a memory-layout change must not change the objective")
+
+
+def test_balanced_weights_put_the_photo_at_style_loss_one(content64, style64):
+    """Balanced layer weights w_l = 1 / (L E_l(C, S)): the photo's style loss is 1, every layer's share 1/L."""
+    _, h = run_style_transfer(content64, style64, steps=1, **{**FAST, "style_layer_weights": "balanced"})
+    assert h.style[0] == pytest.approx(1.0, rel=1e-4)
+    assert h.total[0] == pytest.approx(transfer.DEFAULT_BETA, rel=1e-4), "G = C: no content loss, L = beta * 1"
+    w = h.settings["style_layer_weights"]
+    shares = [wl * h.layers[f"style_{n}"][0] for wl, n in zip(w, h.settings["style_layers"])]
+    assert shares == pytest.approx([0.2] * 5, rel=1e-4), shares
+    _, eq = run_style_transfer(content64, style64, steps=1, **FAST)
+    raw = [eq.layers[f"style_{n}"][0] for n in eq.settings["style_layers"]]
+    assert max(raw) / min(raw) > 100, "the reason for balancing: raw E_l differ by orders of magnitude"
 
 
 def test_bfloat16_is_close_to_float32_and_recorded(content64, style64):
@@ -189,7 +205,8 @@ def test_bfloat16_is_close_to_float32_and_recorded(content64, style64):
     def objective(G):
         with torch.no_grad():
             model(G)
-        return float(cl[0].loss + transfer.DEFAULT_BETA * sum(s.loss for s in sl) / len(sl))
+        beta = h32.settings["beta"]
+        return float(cl[0].loss + beta * sum(w * s.loss for w, s in zip(h32.settings["style_layer_weights"], sl)))
 
     start, l32, l16 = objective(content64), objective(g32), objective(g16)
     assert l16 < 0.5 * start, f"a bfloat16 run should still optimise: {start:.4g} -> {l16:.4g}"
@@ -209,3 +226,20 @@ def test_fast_path_starts_from_the_same_objective(content64, style64):
     assert fast.total[0] == pytest.approx(exact.total[0], rel=2e-2), (
         f"precision='auto' starts at {fast.total[0]:.6g}, float32 at {exact.total[0]:.6g}: the fast path "
         "may round differently but must compute the same objective")
+
+
+def test_defaults_go_coarse_to_fine_within_the_budget():
+    """``scales="auto"``: 128 -> 256 for a 256 px render, half the evaluations per finer scale, exact budget."""
+    from nst_helpers import bundled_image
+
+    C = load_image(bundled_image("chelsea"), 256)
+    S = load_image(bundled_image("swirls", "style"))
+    seen = []
+    G, h = run_style_transfer(C, S, steps=6, every=1, progress=False, optimizer="adam",
+                              callback=lambda step, g, hist: seen.append((step, max(g.shape[-2:]))))
+    assert h.settings["scales"] == [128, 256] and h.steps == 6 and max(G.shape[-2:]) == 256
+    assert [side for _, side in seen] == [128] * 4 + [256] * 2, seen
+    assert transfer.stage_steps(300, 3) == [171, 85, 44] and sum(transfer.stage_steps(7, 3)) == 7
+    _, one = run_style_transfer(C, S, steps=1, progress=False)  # one evaluation: one stage, at the full size
+    assert one.settings["scales"] is None and one.settings["size"] == tuple(C.shape[-2:])
+    assert h.settings["tv_weight"] == pytest.approx(transfer.DEFAULT_TV_PER_BETA * h.settings["beta"])

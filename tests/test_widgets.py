@@ -36,7 +36,7 @@ def upload_value(name: str, data: bytes, mime: str = "application/octet-stream")
 
 @pytest.fixture(scope="module")
 def ran():
-    """An explorer that has done one run by its Run button (beta = 100), counting optimisations."""
+    """An explorer that has done one run by its Run button (beta = 1e6), counting optimisations."""
     calls = []
     original = wmod.run_style_transfer
 
@@ -50,7 +50,7 @@ def ran():
         before = ex.viewer.image.value
         previews = []
         ex.viewer.image.observe(lambda c: previews.append(bytes(c["new"])), "value")
-        ex.set(beta=100)
+        ex.set(beta=1e6)
         t0 = time.perf_counter()
         ex.run_button.click()  # what the browser's click does: starts a background thread
         assert ex.running
@@ -61,10 +61,10 @@ def ran():
 
 def test_run_button_updates_preview_progress_and_history(ran):
     ex = ran["ex"]
-    assert ran["calls"] == [100.0]
+    assert ran["calls"] == [1e6]
     assert not ex.running and ex.last_error is None
     assert ex.history.steps == 6 and ex.history.stopped is None
-    assert ex.history.settings["beta"] == 100.0
+    assert ex.history.settings["beta"] == 1e6
     assert ex.history.total[-1] < ex.history.total[0]  # the optimisation made progress
     assert ex.progress.value == 6 and ex.progress.max == 6
     # the preview changed from the placeholder (C) to the result, and it was live during the run
@@ -72,7 +72,7 @@ def test_run_button_updates_preview_progress_and_history(ran):
     assert ex.viewer.image.value == _png(ex.result)
     assert len(set(ran["previews"])) >= 3, "the preview should update during the run, not only at the end"
     state = ex.readout.value
-    assert "&beta; = 100" in state and "done: 6 steps" in state
+    assert "&beta; = 1e+06" in state and "done: 6 steps" in state
     assert ex.run_button.disabled is False and ex.stop_button.disabled is True
     assert bytes(ex.viewer.losses.value).startswith(b"\x89PNG")  # the loss curves
 
@@ -85,7 +85,7 @@ def test_second_identical_run_is_a_cache_hit(ran):
     ex.run_button.click()
     assert time.perf_counter() - t0 < 1.0
     assert ex.wait(1)
-    assert ran["calls"] == [100.0], "a cached setting must not optimise again"
+    assert ran["calls"] == [1e6], "a cached setting must not optimise again"
     assert ex.runs == runs and ex.cache_hits == hits + 1
     assert ex.result is result
     assert ex.run() is ex.cache[ex.key()]  # the blocking form hits the cache too
@@ -95,14 +95,14 @@ def test_second_identical_run_is_a_cache_hit(ran):
 def test_returning_to_a_setting_shows_its_result_at_once(ran):
     ex = ran["ex"]
     shown = ex.viewer.image.value
-    ex.set(beta=30)
-    assert "not run yet" in ex.readout.value and "&beta; = 30" in ex.readout.value
+    ex.set(beta=3e6)
+    assert "not run yet" in ex.readout.value and "&beta; = 3e+06" in ex.readout.value
     t0 = time.perf_counter()
-    ex.set(beta=100)
+    ex.set(beta=1e6)
     assert time.perf_counter() - t0 < 2.0
-    assert "done: 6 steps" in ex.readout.value and "&beta; = 100" in ex.readout.value
+    assert "done: 6 steps" in ex.readout.value and "&beta; = 1e+06" in ex.readout.value
     assert ex.viewer.image.value == shown
-    assert ran["calls"] == [100.0]
+    assert ran["calls"] == [1e6]
 
 
 def test_step_slider_in_the_explorer_shows_snapshot_and_losses(ran):
@@ -124,14 +124,14 @@ def test_save_writes_new_png_and_never_overwrites(ran, tmp_path):
         ex.save_button.click()
         ex.save_button.click()
         first = sorted(tmp_path.glob("*.png"))
-        stem = "nst_grace_hopper_swirls_b100"
+        stem = "nst_grace_hopper_swirls_b1e+06"
         assert [p.name for p in first] == [f"{stem}_001.png", f"{stem}_002.png"]
         old = first[0].read_bytes()
         # a file that already has the next name is left alone; the next free number is taken
-        blocker = tmp_path / "nst_grace_hopper_swirls_b100_003.png"
+        blocker = tmp_path / "nst_grace_hopper_swirls_b1e+06_003.png"
         blocker.write_bytes(b"not mine")
         third = ex.save()
-        assert third.name == "nst_grace_hopper_swirls_b100_004.png"
+        assert third.name == "nst_grace_hopper_swirls_b1e+06_004.png"
         assert blocker.read_bytes() == b"not mine" and first[0].read_bytes() == old
         assert "Saved" in ex.message.value and third.name in ex.message.value
         with Image.open(third) as im:
@@ -142,7 +142,7 @@ def test_save_writes_new_png_and_never_overwrites(ran, tmp_path):
         k = ex.history.snapshots[1][0]
         ex.viewer.show_step(k)
         snap = ex.save()
-        assert snap.name == f"nst_grace_hopper_swirls_b100_it{k}_001.png"
+        assert snap.name == f"nst_grace_hopper_swirls_b1e+06_it{k}_001.png"
     finally:
         ex.viewer.slider.value = ex.viewer.slider.max
         ex.save_dir = None

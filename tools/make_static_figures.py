@@ -27,11 +27,12 @@ matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from nst_helpers import bundled_image, load_image, run_style_transfer  # noqa: E402
+from nst_helpers import DEFAULT_BETA, bundled_image, load_image, run_style_transfer  # noqa: E402
 from nst_helpers.plotting import image_grid  # noqa: E402
 
-#: The beta values of the grid: a logarithmic ladder of about x3, alpha = 1 (as in notebook 05).
-BETAS = (1, 3, 10, 30, 100, 300)
+#: The beta values of the grid: a logarithmic ladder of about x3 around DEFAULT_BETA (3e6), alpha = 1, with the
+#: package's default balanced layer weights (notebook 05 explains their scale).
+BETAS = (1e5, 3e5, 1e6, 3e6, 1e7, 3e7)
 #: The three starts of the init comparison (the ``init`` argument of ``run_style_transfer``).
 INITS = ("content", "noise", "random")
 
@@ -75,8 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         titles.append(f"β = {beta:g}\nL_c = {h.content[k]:.2g}, L_s = {h.style[k]:.2g}")
         print(f"beta = {beta:g}: L_content = {h.content[k]:.4g}, L_style = {h.style[k]:.4g}", flush=True)
     fig = image_grid(images, titles, ncols=len(BETAS), height=1.9)
-    _headline(fig, f"{args.content} + {args.style}: β/α from 1 to 300 (α = 1), {args.steps} L-BFGS evaluations, "
-                   f"{args.size} px")
+    _headline(fig, f"{args.content} + {args.style}: β from {BETAS[0]:g} to {BETAS[-1]:g} "
+                   f"(α = 1, balanced layer weights), {args.steps} L-BFGS evaluations, {args.size} px")
     _save(fig, out / "beta_grid.jpg")
 
     images, titles = [C, S], ["content C", "style S"]
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         titles.append(f'init="{init}"\nL = {h.best_loss:.3g}')
         print(f"init = {init}: best L = {h.best_loss:.4g}", flush=True)
     fig = image_grid(images, titles, ncols=len(images), height=1.9)
-    _headline(fig, f"Three starts, β = 30, {args.steps} L-BFGS evaluations each")
+    _headline(fig, f"Three starts, the package defaults (β = {DEFAULT_BETA:g}), {args.steps} L-BFGS evaluations each")
     _save(fig, out / "init_comparison.jpg")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
