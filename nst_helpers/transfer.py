@@ -362,7 +362,8 @@ def run_style_transfer(
         evaluations of the stage before it (a quarter of the pixels' cost), so most evaluations
         happen at low resolution, where the large brush strokes form cheaply. G gets the last size.
         ``"auto"`` (default): :func:`auto_scales` of G's long side (128 -> 256 -> 512 for 512 px;
-        one scale at 128 px and less). ``None`` or ``"off"``: one scale.
+        one scale below 256 px; coarse stages too small for the deepest layer or the budget are dropped).
+        ``None`` or ``"off"``: one scale.
     seed
         Seed of the noise for ``init="noise"``/``"random"``; same seed and inputs give the same G on a CPU.
     noise
@@ -587,7 +588,7 @@ def run_style_transfer(
                 history.layers[name].append(v)
         return all(math.isfinite(row[0]) for row in values)
 
-    bar = _progress_bar(steps, progress)
+    bar = _progress_bar(steps, progress, f"style transfer {C.shape[-1]}x{C.shape[-2]}")
     start = time.perf_counter()
     try:
         while history.steps + len(records) < steps:
@@ -722,7 +723,7 @@ def _oom_message(dev: torch.device, C: torch.Tensor) -> str:
             f"{max(64, max(h, w) // 2)}), fewer or shallower style layers, or the CPU.")
 
 
-def _progress_bar(total: int, enabled: bool):
+def _progress_bar(total: int, enabled: bool, desc: str = "style transfer"):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, disable=not enabled, desc="style transfer", unit="eval", leave=True)
+    return tqdm(total=total, disable=not enabled, desc=desc, unit="eval", leave=True)

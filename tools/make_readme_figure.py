@@ -30,7 +30,7 @@ def main() -> None:
     p.add_argument("--out", default=str(ROOT / "images" / "results" / "readme_result.jpg"))
     args = p.parse_args()
     C = load_image(bundled_image(args.content), args.size)
-    S = load_image(bundled_image(args.style, "style"), args.size)
+    S = load_image(bundled_image(args.style, "style"))  # full size, resized by run_style_transfer as the CLI does
     G, h = run_style_transfer(C, S, steps=args.steps, precision="auto")  # the command line's defaults
     scales = " → ".join(map(str, h.settings["scales"] or [args.size]))
     credit = " (A. Praefcke, CC BY 3.0)" if args.content == "tubingen" else ""
