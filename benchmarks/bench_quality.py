@@ -72,7 +72,7 @@ def render_default(content: Path, style: Path, out: Path, size: int, extra: list
 # beta 30 with equal weights on one scale for 300 evaluations, take about 4x the budget: measured once
 # by hand, see benchmarks/README.md.)
 ABLATIONS = {
-    "equal layer weights (beta 30)": ["--style-layer-weights", "equal"],
+    "equal layer weights (beta 30, no TV)": ["--style-layer-weights", "equal"],
     "one scale, 80 evaluations": ["--scales", "off", "--steps", "80"],
     "no TV": ["--tv-weight", "0"],
 }

@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-scale", type=float, default=1.0, help="size of style features relative to content")
     p.add_argument("--tv-weight", type=float, default=None,
                    help=f"total-variation (smoothness) weight (default: {DEFAULT_TV_PER_BETA:.3g} x beta, "
-                        f"{DEFAULT_TV_WEIGHT:g} for the default beta)")
+                        f"{DEFAULT_TV_WEIGHT:g} for the default beta; 0 with non-balanced layer weights)")
     p.add_argument("--style-layer-weights", default="balanced", metavar="W",
                    help="'balanced' (every style layer counts the same, relative to the photo), 'equal' "
                         "(the paper's 1/L each), or one number per style layer")

@@ -352,7 +352,8 @@ def run_style_transfer(
         colours back); see :mod:`nst_helpers.color`.
     tv_weight
         Weight of a total-variation (smoothness) term on G (default: :data:`DEFAULT_TV_PER_BETA` times
-        beta, i.e. 2e6 for the default beta; 0 = off). The term is small (about 0.01 for a photo), so
+        beta with balanced layer weights, i.e. 2e6 for the default beta; 0 with other weights, as in the
+        paper; 0 = off). The term is small (about 0.01 for a photo), so
         with the caffe weights 1e7 to 1e8 smooths visibly.
     size
         If given, C is resized to this long side first.
@@ -436,7 +437,9 @@ def run_style_transfer(
                 f"style_layer_weights has {len(style_layer_weights)} entries but there are "
                 f"{len(style_layers)} style layers; give one weight per layer."
             )
-    tv_weight = _check_weight(DEFAULT_TV_PER_BETA * beta if tv_weight is None else tv_weight, "tv_weight")
+    if tv_weight is None:  # a light TV term belongs to the package's objective; the paper's ("equal") has none
+        tv_weight = DEFAULT_TV_PER_BETA * beta if style_layer_weights == "balanced" else 0.0
+    tv_weight = _check_weight(tv_weight, "tv_weight")
     noise = _check_weight(noise, "noise")
     style_scale = _check_weight(style_scale, "style_scale")
     if style_scale == 0:
