@@ -41,10 +41,11 @@ LECTURE_HOMEWORK: dict[str, list[str]] = {
 
 #: Modules of ``nst_helpers`` on the API page, in this order.
 API_MODULES: list[str] = [
-    "images", "vgg", "losses", "model", "transfer", "quality", "color", "plotting", "artwork", "errors", "cli",
+    "images", "vgg", "losses", "model", "config", "transfer", "history", "runtime", "guided", "color", "pyramid",
+    "quality", "plotting", "errors", "cli",
 ]
 #: Modules added to the API page only when their file exists at build time.
-API_OPTIONAL_MODULES: list[str] = ["widgets", "homework"]
+API_OPTIONAL_MODULES: list[str] = ["explorer", "widgets", "homework"]
 
 #: Resources a built page may load from the network. Empty: the site works offline. An entry is
 #: ``"url prefix": "why it is acceptable that it fails offline"``; tests/test_docs.py honours it.

@@ -24,7 +24,7 @@ import torch
 from .errors import ParameterError
 
 __all__ = ["RGB_TO_YIQ", "YIQ_TO_RGB", "rgb_to_yiq", "yiq_to_rgb", "luminance", "match_luminance",
-           "combine_luminance", "match_color", "COLOR_MODES"]
+           "combine_luminance", "match_color", "preserve_colors", "COLOR_MODES"]
 
 #: Ways to preserve the content's colours in ``run_style_transfer(preserve_color=...)``.
 COLOR_MODES = ("luminance", "match")
@@ -116,3 +116,27 @@ def match_color(style: torch.Tensor, content: torch.Tensor, *, clip: bool = True
     out = sqrt_c @ inv_sqrt_s @ (s - mu_s) + mu_c
     out = out.reshape_as(style[0]).unsqueeze(0).to(style.dtype)
     return out.clamp(0, 1) if clip else out
+
+
+def preserve_colors(mode: str | None, C: torch.Tensor, styles: list[torch.Tensor], init):
+    """Colour preservation as pre- and post-processing around an ordinary transfer.
+
+    Returns ``(C, styles, init, finish)``: the images to run the transfer on, and ``finish(G, history)``,
+    which turns its result (and the history's snapshots) back into the picture the user wants.
+    ``mode``: ``None`` (nothing changes), ``"match"`` (each S recoloured to C's colour statistics) or
+    ``"luminance"`` (C, S and an init image reduced to their luminance; ``finish`` puts C's colours back).
+    """
+    if mode is None:
+        return C, styles, init, lambda G, history: G
+    if mode == "match":
+        return C, [match_color(s, C) for s in styles], init, lambda G, history: G
+    if mode != "luminance":
+        raise ParameterError(f"Unknown preserve_color {mode!r}: use None or one of {COLOR_MODES}.")
+    C_rgb, C_y = C, luminance(C)
+
+    def finish(G: torch.Tensor, history) -> torch.Tensor:
+        history.snapshots = [(k, combine_luminance(g, C_rgb)) for k, g in history.snapshots]
+        return combine_luminance(G, C_rgb.to(G.device))
+
+    styles = [luminance(match_luminance(luminance(s), C_y)) for s in styles]
+    return C_y, styles, luminance(init) if isinstance(init, torch.Tensor) else init, finish

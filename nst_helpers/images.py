@@ -24,6 +24,7 @@ EXIF orientation     applied, so a phone photo comes out upright
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 import warnings
@@ -49,7 +50,7 @@ __all__ = [
     "bundled_image",
 ]
 
-ImageSource = str | os.PathLike | Image.Image | np.ndarray | torch.Tensor
+ImageSource = str | os.PathLike | bytes | Image.Image | np.ndarray | torch.Tensor
 
 #: The repository's ``images/`` folder (bundled content photos and style images).
 IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
@@ -79,28 +80,39 @@ def _open_path(path: Path, size: int | None) -> Image.Image:
         raise ImageLoadError(f"'{path}' is a folder, not an image file. Name one file inside it.")
     if path.stat().st_size == 0:
         raise ImageLoadError(f"'{path}' is empty (0 bytes): the file was not saved or copied fully.")
+    return _decode(path, f"'{path}'", size)
+
+
+def _open_bytes(data: bytes, size: int | None) -> Image.Image:
+    if not data:
+        raise ImageLoadError("The file is empty (0 bytes): it was not saved, copied or uploaded fully.")
+    return _decode(io.BytesIO(data), "the file", size)
+
+
+def _decode(source: Path | io.BytesIO, name: str, size: int | None) -> Image.Image:
+    """Open and decode an image file (a path or bytes); every failure becomes an ImageLoadError that says why."""
     try:
         with warnings.catch_warnings():
             # A file over Pillow's pixel limit is refused, not merely warned about.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(path)
+            img = Image.open(source)
             if size is not None and img.format == "JPEG":
                 # Decode a huge JPEG at a reduced scale straight away (fast, little memory).
                 img.draft("RGB", (2 * size, 2 * size))
             img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageLoadError(
-            f"'{path}' is too large to decode safely ({exc}). Shrink it first with an image "
+            f"{name} is too large to decode safely ({exc}). Shrink it first with an image "
             "editor, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust the file."
         ) from None
     except Image.UnidentifiedImageError:
         raise ImageLoadError(
-            f"'{path}' is not an image Pillow can read (is it a PDF, a text file or a "
+            f"{name} is not an image Pillow can read (is it a PDF, a text file or a "
             "renamed file?). Save it as PNG or JPEG and try again."
         ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageLoadError(
-            f"'{path}' could not be decoded: {exc}. The file is probably truncated or "
+            f"{name} could not be decoded: {exc}. The file is probably truncated or "
             "corrupt; download or export it again."
         ) from None
     return img
@@ -195,18 +207,28 @@ def _long_side_size(h: int, w: int, size: int) -> tuple[int, int]:
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
-def load_image(src: ImageSource, size: int | None = None, *, device: str | torch.device = "cpu") -> torch.Tensor:
+def check_long_side(size) -> int:
+    """``size`` as an int if it is a positive whole number of pixels (a long side), else a ParameterError."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+        raise ParameterError(f"size must be a positive whole number of pixels (the long side), got {size!r}.")
+    return int(size)
+
+
+def load_image(src: ImageSource, size: int | None = None, *, max_size: int | None = None,
+               device: str | torch.device = "cpu") -> torch.Tensor:
     """Load an image as a float tensor ``1 x 3 x H x W`` with values in [0, 1].
 
     Parameters
     ----------
     src
-        A file path, a PIL image, a NumPy array (``H x W``, ``H x W x 3`` or
+        A file path, the bytes of an image file (an upload), a PIL image, a NumPy array (``H x W``, ``H x W x 3`` or
         ``H x W x 4``; uint8 in 0..255, uint16 in 0..65535 or float in [0, 1])
         or a tensor (``3 x H x W`` or ``1 x 3 x H x W`` in [0, 1]).
     size
         If given, the image is resized so that its *long* side is ``size``
         pixels; the aspect ratio is kept. ``None`` keeps the original size.
+    max_size
+        If given (and ``size`` is not), only a larger image is shrunk to this long side.
     device
         Where the returned tensor lives.
 
@@ -223,9 +245,9 @@ def load_image(src: ImageSource, size: int | None = None, *, device: str | torch
         For ``size <= 0``.
     """
     if size is not None:
-        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
-            raise ParameterError(f"size must be a positive whole number of pixels (the long side), got {size!r}.")
-        size = int(size)
+        size = check_long_side(size)
+    if max_size is not None:
+        max_size = check_long_side(max_size)
     name = _describe(src)
     if isinstance(src, torch.Tensor):
         t = src.detach().to("cpu", torch.float32)
@@ -237,22 +259,26 @@ def load_image(src: ImageSource, size: int | None = None, *, device: str | torch
         tensor = t
     else:
         if isinstance(src, (str, os.PathLike)):
-            img = _open_path(Path(src).expanduser(), size)
+            img = _open_path(Path(src).expanduser(), size or max_size)
             arr = _pil_to_array(img, name)
+        elif isinstance(src, (bytes, bytearray, memoryview)):
+            arr = _pil_to_array(_open_bytes(bytes(src), size or max_size), name)
         elif isinstance(src, Image.Image):
             arr = _pil_to_array(src, name)
         elif isinstance(src, np.ndarray):
             arr = _array_to_hwc(src, name)
         else:
             raise ImageLoadError(
-                f"Cannot load an image from a {type(src).__name__}; pass a file path, a PIL "
-                "image, a NumPy array or a tensor."
+                f"Cannot load an image from a {type(src).__name__}; pass a file path, the bytes of an "
+                "image file, a PIL image, a NumPy array or a tensor."
             )
         tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
     if not torch.isfinite(tensor).all():
         raise ImageLoadError(f"{name} contains NaN or infinite values; an image needs finite pixels.")
     tensor = tensor.clamp(0.0, 1.0)
     h, w = tensor.shape[-2:]
+    if size is None and max_size is not None and max(h, w) > max_size:
+        size = max_size
     if size is not None:
         tensor = resize_to(tensor, _long_side_size(h, w, size))
     elif max(h, w) > MAX_SIDE:
@@ -275,6 +301,16 @@ def to_pil(image: torch.Tensor) -> Image.Image:
         raise ParameterError(f"Expected an image tensor 1 x 3 x H x W, got shape {tuple(image.shape)}.")
     arr = (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
     return Image.fromarray(arr, mode="RGB")
+
+
+def _mode_for(path: Path) -> int:
+    """File mode for ``path``: an existing file's own mode, else what the umask gives a new file."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def save_image(image: torch.Tensor, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
@@ -317,6 +353,7 @@ def save_image(image: torch.Tensor, path: str | os.PathLike, *, overwrite: bool 
     try:
         with os.fdopen(fd, "wb") as fh:
             pil.save(fh, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; a saved picture gets the usual mode
         if overwrite:
             os.replace(tmp, path)
         else:

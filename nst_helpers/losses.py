@@ -111,78 +111,44 @@ class ContentLoss(nn.Module):
 
 
 class StyleLoss(nn.Module):
-    """Style loss layer: MSE between the Gram matrices of G and of the style image(s).
+    """Style loss layer: MSE between the Gram matrices of G and of the style image S.
 
     Parameters
     ----------
     target_features
-        ``1 x N x H x W`` feature maps of the style image S at this layer. Its
-        Gram matrix ``1 x N x N`` is computed once and kept as ``self.target``.
-        A list of feature maps blends several style images: the target is the
-        weighted mean of their Gram matrices (``weights``, normalised to sum to 1).
-    weights
-        Blend weights for a list of style images (default: equal).
-    masks
-        Spatial control (Gatys et al. 2017): one ``1 x 1 x H x W`` mask of G per
-        style image (any resolution; resized to the features). Style image r then
-        only governs the region of G where mask r is on: the loss is the weighted
-        sum over r of MSE(guided Gram of G in region r, Gram of S_r). Where every
-        mask is 0, G has no style loss at all.
+        ``1 x N x H x W`` feature maps of S at this layer. Its Gram matrix
+        ``1 x N x N`` is computed once and kept as ``self.target``.
 
     Forward: takes ``1 x N x H x W`` features of G (any H x W: Gram matrices do
     not depend on the image size), stores ``self.loss`` (a 0-d tensor) and
-    returns ``input`` unchanged.
+    returns ``input`` unchanged. Several style images and regions of G
+    (lecture 06) are :class:`~nst_helpers.guided.BlendedStyleLoss` and
+    :class:`~nst_helpers.guided.GuidedStyleLoss`.
     """
 
-    def __init__(self, target_features: torch.Tensor | list[torch.Tensor], weights: list[float] | None = None,
-                 masks: list[torch.Tensor] | None = None) -> None:
+    def __init__(self, target_features: torch.Tensor) -> None:
         super().__init__()
-        feats = [target_features] if isinstance(target_features, torch.Tensor) else list(target_features)
-        if weights is None:
-            weights = [1.0] * len(feats)
-        if len(weights) != len(feats) or any(w < 0 for w in weights) or sum(weights) <= 0:
+        if not isinstance(target_features, torch.Tensor):
             raise ParameterError(
-                f"StyleLoss needs one non-negative blend weight per style image ({len(feats)}), "
-                f"not all zero; got {weights}."
-            )
-        if masks is not None and len(masks) != len(feats):
-            raise ParameterError(f"Give one mask per style image: {len(feats)} style images, {len(masks)} masks.")
-        total = float(sum(weights))
-        self.blend = [w / total for w in weights]
+                "StyleLoss takes the feature maps of one style image (a 1 x N x H x W tensor); for a blend of "
+                "several use nst_helpers.guided.BlendedStyleLoss(features, weights).")
         with torch.no_grad():
-            grams = [gram_matrix(f.detach()) for f in feats]
-            target = sum(w * g for w, g in zip(self.blend, grams))
-        self.register_buffer("target", target)
-        self.masks = None
-        if masks is not None:
-            self.register_buffer("region_targets", torch.cat(grams))  # R x N x N
-            self.masks = [m.detach().to(target.device, torch.float32) for m in masks]
-            self._resized: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
-        self.loss = torch.zeros((), device=target.device)
+            self.register_buffer("target", gram_matrix(target_features.detach()))
+        self.loss = torch.zeros((), device=target_features.device)
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        if self.masks is None:
-            self.loss = F.mse_loss(gram_matrix(input), self.target)
-            return input
-        size = tuple(input.shape[-2:])
-        if size not in self._resized:  # once per feature size: resize the masks, drop empty regions
-            resized = [resize_mask(m, size) for m in self.masks]
-            self._resized[size] = [(r, m) for r, m in enumerate(resized) if float(m.sum()) > 0]
-        loss = torch.zeros((), device=input.device)
-        for r, mask in self._resized[size]:
-            loss = loss + self.blend[r] * F.mse_loss(gram_matrix(input, mask), self.region_targets[r:r + 1])
-        self.loss = loss
+        self.loss = F.mse_loss(gram_matrix(input), self.target)
         return input
 
     def extra_repr(self) -> str:
-        regions = f", regions={len(self.masks)}" if self.masks is not None else ""
-        return f"target={tuple(self.target.shape)}{regions}"
+        return f"target={tuple(self.target.shape)}"
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
-    """Total variation of a ``B x 3 x H x W`` image in [0, 1]: mean squared difference of neighbouring pixels.
+    """Smoothness of a ``B x 3 x H x W`` image in [0, 1]: the mean squared difference of neighbouring pixels.
 
-    A smoothness prior on G (0 for a flat image); returns a 0-d tensor.
+    A quadratic smoothness prior on G (0 for a flat image), often called "total variation" in NST code,
+    although true TV is the mean *absolute* difference; returns a 0-d tensor.
     """
     dh = image[..., 1:, :] - image[..., :-1, :]
     dw = image[..., :, 1:] - image[..., :, :-1]

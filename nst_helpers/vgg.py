@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections import OrderedDict
 from pathlib import Path
 
@@ -130,8 +131,17 @@ def caffe_weights_path() -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=2)
+_DECODE_LOCK = threading.Lock()  # the weights are decoded once per process, even when two threads ask at once
+
+
 def _caffe_state_dict() -> dict[str, torch.Tensor]:
+    """The decoded Caffe weights (the second of two threads asking at once waits for the first's result)."""
+    with _DECODE_LOCK:
+        return _decode_caffe_weights()
+
+
+@functools.lru_cache(maxsize=2)
+def _decode_caffe_weights() -> dict[str, torch.Tensor]:
     """Decode the 8-bit codebook weights into a ``vgg19().features`` state dict (cached, read-only use)."""
     q = torch.load(caffe_weights_path(), map_location="cpu", weights_only=True)
     state: dict[str, torch.Tensor] = {}

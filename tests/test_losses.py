@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from nst_helpers import ContentLoss, ParameterError, StyleLoss, gram_matrix
+from nst_helpers import BlendedStyleLoss, ContentLoss, ParameterError, StyleLoss, gram_matrix
 
 
 def test_gram_known_values_on_tiny_tensor():
@@ -88,7 +88,7 @@ def test_style_loss_zero_for_same_image_and_positive_otherwise():
 
 def test_style_loss_accepts_other_sizes_and_blends():
     a, b = torch.rand(1, 3, 8, 8), torch.rand(1, 3, 4, 6) * 2
-    layer = StyleLoss([a, b], weights=[3, 1])
+    layer = BlendedStyleLoss([a, b], weights=[3, 1])
     torch.testing.assert_close(layer.target, 0.75 * gram_matrix(a) + 0.25 * gram_matrix(b))
     layer(torch.rand(1, 3, 5, 5))  # G may have another size than S
     assert layer.loss.ndim == 0
@@ -96,7 +96,7 @@ def test_style_loss_accepts_other_sizes_and_blends():
 
 def test_style_loss_rejects_bad_blend_weights():
     with pytest.raises(ParameterError, match="blend weight"):
-        StyleLoss([torch.rand(1, 2, 3, 3)], weights=[1, 2])
+        BlendedStyleLoss([torch.rand(1, 2, 3, 3)], weights=[1, 2])
 
 
 def test_losses_are_differentiable_wrt_input():

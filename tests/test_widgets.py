@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
+import stat
 import time
 
 import numpy as np
@@ -14,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-import nst_helpers.widgets as wmod
+import nst_helpers.explorer as session_module
 from nst_helpers import run_style_transfer
 from nst_helpers.images import bundled_image
 from nst_helpers.widgets import Explorer, _png, explorer, step_through
@@ -38,14 +40,14 @@ def upload_value(name: str, data: bytes, mime: str = "application/octet-stream")
 def ran():
     """An explorer that has done one run by its Run button (beta = 1e6), counting optimisations."""
     calls = []
-    original = wmod.run_style_transfer
+    original = session_module.run_style_transfer
 
-    def counting(*args, **kwargs):
-        calls.append(kwargs.get("beta"))
-        return original(*args, **kwargs)
+    def counting(content, style, config, **kwargs):
+        calls.append(config.beta)
+        return original(content, style, config, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(wmod, "run_style_transfer", counting)
+        mp.setattr(session_module, "run_style_transfer", counting)
         ex = Explorer(**SMALL)
         before = ex.viewer.image.value
         previews = []
@@ -120,21 +122,23 @@ def test_step_slider_in_the_explorer_shows_snapshot_and_losses(ran):
 def test_save_writes_new_png_and_never_overwrites(ran, tmp_path):
     ex = ran["ex"]
     ex.save_dir = tmp_path
+    old_umask = os.umask(0o022)
     try:
-        ex.save_button.click()
-        ex.save_button.click()
-        first = sorted(tmp_path.glob("*.png"))
         stem = "nst_grace_hopper_swirls_b1e+06"
-        assert [p.name for p in first] == [f"{stem}_001.png", f"{stem}_002.png"]
-        old = first[0].read_bytes()
-        # a file that already has the next name is left alone; the next free number is taken
-        blocker = tmp_path / "nst_grace_hopper_swirls_b1e+06_003.png"
+        # a file that already has the first name is left alone; the next free number is taken
+        blocker = tmp_path / f"{stem}_001.png"
         blocker.write_bytes(b"not mine")
-        third = ex.save()
-        assert third.name == "nst_grace_hopper_swirls_b1e+06_004.png"
-        assert blocker.read_bytes() == b"not mine" and first[0].read_bytes() == old
-        assert "Saved" in ex.message.value and third.name in ex.message.value
-        with Image.open(third) as im:
+        ex.save_button.click()
+        first = tmp_path / f"{stem}_002.png"
+        assert first.exists() and blocker.read_bytes() == b"not mine"
+        assert "Saved" in ex.message.value and first.name in ex.message.value
+        assert stat.S_IMODE(first.stat().st_mode) == 0o644, "a saved picture gets the umask's mode, not 0600"
+        # saving the same picture again writes nothing new and says where it is
+        ex.save_button.click()
+        assert sorted(p.name for p in tmp_path.glob("*.png")) == [blocker.name, first.name]
+        assert "already saved" in ex.message.value and first.name in ex.message.value
+        assert ex.save() == first
+        with Image.open(first) as im:
             assert im.size == (ex.result.shape[-1], ex.result.shape[-2])
             saved = torch.from_numpy(np.array(im.convert("RGB"))).permute(2, 0, 1)[None] / 255
         torch.testing.assert_close(saved, ex.result, atol=1 / 255 + 1e-6, rtol=0)
@@ -142,8 +146,13 @@ def test_save_writes_new_png_and_never_overwrites(ran, tmp_path):
         k = ex.history.snapshots[1][0]
         ex.viewer.show_step(k)
         snap = ex.save()
-        assert snap.name == f"nst_grace_hopper_swirls_b1e+06_it{k}_001.png"
+        assert snap.name == f"{stem}_it{k}_001.png"
+        # a saved file that was deleted is written again
+        first.unlink()
+        ex.viewer.slider.value = ex.viewer.slider.max
+        assert ex.save() == first and first.exists()
     finally:
+        os.umask(old_umask)
         ex.viewer.slider.value = ex.viewer.slider.max
         ex.save_dir = None
 
@@ -206,7 +215,11 @@ def test_image_upload_becomes_a_choice():
     assert "Uploaded" in ex.message.value
     assert ex.style_thumb.value != thumb
     assert ex.key()[1].startswith("upload:")
-    assert ex.style_upload.value == ()  # cleared, so the same file can be chosen again
+    # the upload button keeps its file, so it counts it: "your own S (1)", and the message counts uploads
+    assert len(ex.style_upload.value) == 1 and "upload 1 of a style image" in ex.message.value
+    other = png_bytes(Image.new("RGB", (60, 80), (220, 120, 20)))
+    ex.style_upload.value = upload_value("second.png", other, "image/png")
+    assert ex.style.value == "second" and "upload 2 of a style image" in ex.message.value
 
 
 def test_failed_run_shows_its_message():

@@ -8,7 +8,7 @@ which makes the effect of a style transfer easy to see.
 The module depends only on NumPy, Pillow and the standard library, so it can
 also be run as a script::
 
-    python3 nst_helpers/artwork.py images/style --seed 0 --force
+    python3 tools/artwork.py images/style --seed 0 --force
 
 Styles
 ------
