@@ -45,7 +45,7 @@ API_MODULES: list[str] = [
     "quality", "plotting", "errors", "cli",
 ]
 #: Modules added to the API page only when their file exists at build time.
-API_OPTIONAL_MODULES: list[str] = ["explorer", "widgets", "homework"]
+API_OPTIONAL_MODULES: list[str] = ["explorer", "viewer", "widgets", "homework"]
 
 #: Resources a built page may load from the network. Empty: the site works offline. An entry is
 #: ``"url prefix": "why it is acceptable that it fails offline"``; tests/test_docs.py honours it.

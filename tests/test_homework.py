@@ -341,7 +341,7 @@ def test_style_check_sum_over_entries():
 # --------------------------------------------------------------------------------------------- build_model
 
 
-def build_reference(vgg, normalization, content, style, content_layers, style_layers):
+def build_reference(content, style, content_layers, style_layers, *, vgg, normalization):
     """A correct build_model written from scratch (targets by running C and S alongside)."""
     model = nn.Sequential(normalization)
     found = {}
@@ -365,7 +365,7 @@ def build_reference(vgg, normalization, content, style, content_layers, style_la
     return model, [found["c", n] for n in content_layers], [found["s", n] for n in style_layers]
 
 
-def build_tutorial(vgg, normalization, content, style, content_layers, style_layers, *, fix_relu=True,
+def build_tutorial(content, style, content_layers, style_layers, *, vgg, normalization, fix_relu=True,
                    trim=True, style_from=None, loss_before=False):
     """The PyTorch-tutorial way (targets from the partial model), with switches for planted mistakes."""
     model = nn.Sequential(normalization)
@@ -390,7 +390,7 @@ def build_tutorial(vgg, normalization, content, style, content_layers, style_lay
     return model, cl, sl
 
 
-def build_named(vgg, normalization, content, style, content_layers, style_layers):
+def build_named(content, style, content_layers, style_layers, *, vgg, normalization):
     """Correct, written differently: named modules, ReLUs switched off in place, package feature extraction."""
     from nst_helpers.model import extract_features
 
@@ -425,42 +425,43 @@ def test_build_check_blank():
 
 
 def test_build_check_in_place_relu():
-    def keeps_relus(*args):
-        return build_tutorial(*args, fix_relu=False)
+    def keeps_relus(*args, **kwargs):
+        return build_tutorial(*args, **kwargs, fix_relu=False)
 
     fails(hw.check_build_model, keeps_relus, "in-place ReLU", "overwrites", "inplace=False")
 
 
 def test_build_check_not_trimmed():
-    def untrimmed(*args):
-        return build_tutorial(*args, trim=False)
+    def untrimmed(*args, **kwargs):
+        return build_tutorial(*args, **kwargs, trim=False)
 
     fails(hw.check_build_model, untrimmed, "not trimmed", "conv3_2")
 
 
 def test_build_check_loss_layer_before_its_layer():
-    def before(*args):
-        return build_tutorial(*args, loss_before=True)
+    def before(*args, **kwargs):
+        return build_tutorial(*args, **kwargs, loss_before=True)
 
     fails(hw.check_build_model, before, "wrong place", "not before it")
 
 
 def test_build_check_style_target_from_content():
-    def from_content(*args):
-        return build_tutorial(*args, style_from=lambda c, s: c)
+    def from_content(*args, **kwargs):
+        return build_tutorial(*args, **kwargs, style_from=lambda c, s: c)
 
     fails(hw.check_build_model, from_content, "style loss", "not 0 when G = S")
 
 
 def test_build_check_missing_normalisation_and_return_value():
-    def no_norm(vgg, normalization, *rest):
-        model, cl, sl = build_reference(vgg, nn.Identity(), *rest)
+    def no_norm(content, style, content_layers, style_layers, *, vgg, normalization):
+        model, cl, sl = build_reference(content, style, content_layers, style_layers, vgg=vgg,
+                                        normalization=nn.Identity())
         return model, cl, sl
 
     fails(hw.check_build_model, no_norm, "not the normalization")
 
-    def model_only(*args):
-        return build_reference(*args)[0]
+    def model_only(*args, **kwargs):
+        return build_reference(*args, **kwargs)[0]
 
     fails(hw.check_build_model, model_only, "three things")
 
@@ -738,7 +739,7 @@ def test_grading_without_nbgrader(tmp_path, monkeypatch):
 
 def test_build_check_style_image_of_another_size():
     """The PyTorch-tutorial approach runs S through the content loss layers: it breaks when S has another size."""
-    def through_model(vgg, normalization, content, style, content_layers, style_layers):
+    def through_model(content, style, content_layers, style_layers, *, vgg, normalization):
         model = nn.Sequential(normalization)
         cl, sl = [], []
         for name, layer in vgg.named_children():
@@ -754,3 +755,52 @@ def test_build_check_style_image_of_another_size():
         return model, cl, sl
 
     fails(hw.check_build_model, through_model, "20 x 24 style image", "C and S may differ in size")
+
+
+def build_old_order(vgg, normalization, content, style, content_layers, style_layers):
+    """A correct build_model with the homework's old signature (vgg and normalization first)."""
+    return build_reference(content, style, content_layers, style_layers, vgg=vgg, normalization=normalization)
+
+
+def test_build_check_old_signature():
+    """The old order is recognised by its signature, and the message says the new one and how to change it."""
+    msg = fails(hw.check_build_model, build_old_order, "old signature",
+                "build_model(content, style, content_layers, style_layers, *, vgg, normalization)",
+                "nst_helpers.model.build_model", "notebook 03", "keyword-only",
+                "vgg=vgg, normalization=normalization")
+    assert "build_model(vgg, normalization, content, style, content_layers, style_layers)" in msg
+
+
+def test_build_check_old_order_behind_other_names_or_a_wrapper():
+    """Other parameter names, or a wrapper without a readable signature: the call shows the mix-up."""
+    def renamed(net, norm, content, style, content_layers, style_layers):
+        return build_old_order(net, norm, content, style, content_layers, style_layers)
+
+    fails(hw.check_build_model, renamed, "cannot be called as", "build_model(net, norm, content, style",
+          "signature is now build_model(content, style, content_layers, style_layers, *, vgg, normalization)")
+
+    def forwards(*args, **kwargs):
+        return build_old_order(*args, **kwargs)
+
+    fails(hw.check_build_model, forwards, "mixed up its arguments", "multiple values for argument 'vgg'",
+          "signature is now build_model(content, style, content_layers, style_layers, *, vgg, normalization)")
+
+    def unpacks(*args, **kwargs):  # reads the new call in the old order: images where the modules were
+        vgg, normalization, content, style, content_layers, style_layers = (*args, *kwargs.values())
+        return build_old_order(vgg, normalization, content, style, content_layers, style_layers)
+
+    fails(hw.check_build_model, unpacks, "mixed up its arguments", "Tensor")
+
+    def walks(*args, **kwargs):
+        vgg = args[0]
+        return [name for name, _ in vgg.named_children()]
+
+    fails(hw.check_build_model, walks, "mixed up its arguments", "named_children")
+
+
+def test_build_check_old_signature_is_not_a_blank():
+    """A blank exercise whose signature was kept from the old homework is told about the signature first."""
+    def old_blank(vgg, normalization, content, style, content_layers, style_layers):
+        raise NotImplementedError()
+
+    fails(hw.check_build_model, old_blank, "old signature")
