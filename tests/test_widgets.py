@@ -270,3 +270,44 @@ def _walk(widget):
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _walk(child)
+
+
+def test_every_view_shows_the_same_count_during_a_run_and_changing_images_clears_the_old_run():
+    ex = Explorer(size=64, steps=8, every=1, warm_up=False)
+    seen = []
+
+    def after_the_view_rendered(event, run):  # subscribed after the view: it sees what the view drew
+        if event == "progress":
+            seen.append((run.steps_done, ex.progress.value, ex.progress_label.value, ex.readout.value,
+                         ex.viewer.step_label.value, ex.viewer.caption.value, ex.stop_button.button_style))
+
+    ex.session.subscribe(after_the_view_rendered)
+    assert ex.stop_button.disabled and ex.stop_button.button_style == "", "a disabled Stop must look disabled"
+    ex.run()
+    assert len(seen) >= 4
+    for done, bar, label, readout, step_label, caption, stop_style in seen:
+        assert bar == done and label.startswith(f"{done} / 8")
+        assert f"running: {done} / 8 steps" in readout
+        assert f"k = {done}</b>" in step_label and f"G at iteration {done}" in caption
+        assert stop_style == "warning"  # enabled while running
+    assert ex.progress.value == 8 and ex.progress.bar_style == "success"
+    # another photo: the old preview, progress and readout go; the placeholder of the new C shows
+    ex.set(content="chelsea")
+    assert ex.progress.value == 0 and ex.progress.bar_style == "" and "0 / 8 steps" in ex.progress_label.value
+    assert "not run yet" in ex.readout.value and ex.viewer.history is None
+    assert "C = chelsea" in ex.viewer.caption.value
+    ex.set(content="grace_hopper")  # and back: the cached run returns
+    assert ex.progress.value == 8 and "done: 8 steps" in ex.readout.value and ex.viewer.history is not None
+
+
+def test_sliders_have_few_round_stops_a_mouse_can_hit():
+    from nst_helpers import DEFAULT_BETA
+    from nst_helpers.widgets import BETA_VALUES, STEP_VALUES
+
+    ex = Explorer(**SMALL)
+    assert DEFAULT_BETA in BETA_VALUES and 50 in STEP_VALUES
+    for slider in (ex.alpha, ex.beta, ex.steps, ex.size):
+        assert len(slider.options) <= 13, (slider.description, len(slider.options))
+        assert int(slider.layout.width.removesuffix("px")) >= 300
+    ex.set(beta=2e6)  # a value between stops becomes a stop, and the slider shows it
+    assert ex.beta.value == 2e6 and ex.session.setting.beta == 2e6
