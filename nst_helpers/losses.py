@@ -113,17 +113,17 @@ class ContentLoss(nn.Module):
 class StyleLoss(nn.Module):
     """Style loss layer: MSE between the Gram matrices of G and of the style image S.
 
-    Parameters
-    ----------
-    target_features
-        ``1 x N x H x W`` feature maps of S at this layer. Its Gram matrix
-        ``1 x N x N`` is computed once and kept as ``self.target``.
-
     Forward: takes ``1 x N x H x W`` features of G (any H x W: Gram matrices do
     not depend on the image size), stores ``self.loss`` (a 0-d tensor) and
     returns ``input`` unchanged. Several style images and regions of G
     (lecture 06) are :class:`~nst_helpers.guided.BlendedStyleLoss` and
     :class:`~nst_helpers.guided.GuidedStyleLoss`.
+
+    Parameters
+    ----------
+    target_features
+        ``1 x N x H x W`` feature maps of S at this layer. Its Gram matrix
+        ``1 x N x N`` is computed once and kept as ``self.target``.
     """
 
     def __init__(self, target_features: torch.Tensor) -> None:

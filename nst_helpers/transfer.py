@@ -22,6 +22,7 @@ beta mean here versus the paper, see :mod:`nst_helpers.config`.
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import os
 import time
@@ -31,43 +32,34 @@ from collections.abc import Callable, Sequence
 import torch
 
 from .color import preserve_colors
-from .config import (
-    DEFAULT_ALPHA,
-    DEFAULT_BETA,
-    DEFAULT_STEPS,
-    DEFAULT_TV_PER_BETA,
-    DEFAULT_TV_WEIGHT,
-    EQUAL_WEIGHTS_BETA,
-    INIT_MODES,
-    LAYER_WEIGHTINGS,
-    OPTIMIZERS,
-    TransferConfig,
-    default_weights,
-)
+from .config import TransferConfig
 from .errors import ParameterError
 from .guided import blend_weights, check_masks
 from .history import BestImage, BudgetSpent, EvaluationBudget, History, Recorder, StopRun
 from .images import ImageSource, load_image, resize_to
 from .losses import tv_loss
 from .model import build_model
-from .pyramid import AUTO_SMALLEST_SIDE, auto_scales, coarse_to_fine, content_and_sides, stage_steps
-from .runtime import (
-    PRECISIONS,
-    Runtime,
-    bf16_is_fast,
-    out_of_memory_as_resource_error,
-    progress_bar,
-    resolve_device,
-    resolve_precision,
-)
+from .pyramid import coarse_to_fine, content_and_sides
+from .runtime import Runtime, out_of_memory_as_resource_error, progress_bar
 
-__all__ = [
-    "AUTO_SMALLEST_SIDE", "DEFAULT_ALPHA", "DEFAULT_BETA", "DEFAULT_STEPS", "DEFAULT_TV_PER_BETA",
-    "DEFAULT_TV_WEIGHT", "EQUAL_WEIGHTS_BETA", "INIT_MODES", "LAYER_WEIGHTINGS", "OPTIMIZERS", "PRECISIONS",
-    "History", "TransferConfig", "auto_scales", "balanced_weights", "bf16_is_fast", "default_weights",
-    "initial_image", "optimize", "resolve_device", "resolve_precision", "run_style_transfer", "stage_steps",
-    "transfer_once",
-]
+# What this module defines; the settings, history and runtime names it imports stay importable from here
+# (older code does), but are documented where they live.
+__all__ = ["balanced_weights", "initial_image", "layer_weights", "optimize", "run_style_transfer", "transfer_once"]
+
+# Names that lived here before the settings, the pyramid and the runtime got modules of their own: still
+# importable from here (``from nst_helpers.transfer import DEFAULT_BETA``), documented where they live.
+_MOVED = {name: "config" for name in ("DEFAULT_ALPHA", "DEFAULT_BETA", "DEFAULT_STEPS", "DEFAULT_TV_PER_BETA",
+                                      "DEFAULT_TV_WEIGHT", "EQUAL_WEIGHTS_BETA", "INIT_MODES", "LAYER_WEIGHTINGS",
+                                      "OPTIMIZERS", "default_weights")}
+_MOVED |= {name: "pyramid" for name in ("AUTO_SMALLEST_SIDE", "auto_scales", "stage_steps")}
+_MOVED |= {name: "runtime" for name in ("PRECISIONS", "bf16_is_fast", "resolve_device", "resolve_precision")}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        return getattr(importlib.import_module(f"{__package__}.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 
 def optimize(G0: torch.Tensor, model: torch.nn.Module, content_losses: Sequence[torch.nn.Module],
