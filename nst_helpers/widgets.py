@@ -446,6 +446,8 @@ class Explorer:
             self.readout.value = (f"<div style='font-size:13px;line-height:1.6'>Setting: {self.describe(s)}<br>"
                                   f"<span class='nst-state' style='color:{colour}'>{state}</span></div>")
             self._render_viewer(s, run, plot_due)
+            self.layers.set_title(0, f"3. VGG19 layers: content {', '.join(s.content_layers) or 'none'} | style "
+                                     f"{', '.join(s.style_layers) or 'none'} (click to change)")
 
     def _state_text(self, s: Setting, run: Run | None) -> str:
         if run is None:

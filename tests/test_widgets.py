@@ -311,3 +311,5 @@ def test_sliders_have_few_round_stops_a_mouse_can_hit():
         assert int(slider.layout.width.removesuffix("px")) >= 300
     ex.set(beta=2e6)  # a value between stops becomes a stop, and the slider shows it
     assert ex.beta.value == 2e6 and ex.session.setting.beta == 2e6
+    ex.set(style_layers=["relu2_1", "relu1_1"])  # the layers' title follows the setting
+    assert ex.layers.get_title(0) == "3. VGG19 layers: content relu4_2 | style relu1_1, relu2_1 (click to change)"
