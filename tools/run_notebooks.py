@@ -13,13 +13,13 @@ kernel inherits it; ``--quick`` sets ``NST_QUICK=1`` for you).
 
 After a notebook has run, the script
 
-* removes volatile metadata (the per-cell execution timestamps), so that
-  re-running an unchanged notebook gives a small diff;
+* keeps each cell's timing (nbclient's ``metadata.execution``: when it started and ended), so
+  anyone can see what each cell costs, and removes other per-run metadata;
 * refuses a notebook with an error output: the file on disk is left as it
   was and the failing cell is reported;
 * writes the notebook and checks that it is smaller than the size limit
   (3 MB by default): rendered sites and reviews choke on bigger files;
-* prints the wall time of the notebook.
+* prints the wall time of the notebook and its slowest cell.
 
 The exit status is 0 if every notebook passed, 1 otherwise (all notebooks are
 still attempted).
@@ -31,6 +31,7 @@ import argparse
 import os
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -40,12 +41,30 @@ from nbclient import NotebookClient
 MAX_BYTES = 3 * 1024 * 1024
 #: Seconds one cell may run before the run is abandoned.
 CELL_TIMEOUT = 1800
-#: Cell metadata keys that change at every run and carry no content.
-VOLATILE_CELL_KEYS = ("execution", "ExecuteTime")
+#: Cell metadata keys that change at every run and carry no content (``execution``, the timing, is kept).
+VOLATILE_CELL_KEYS = ("ExecuteTime",)
+
+
+def cell_seconds(cell: nbformat.NotebookNode) -> float | None:
+    """Seconds a code cell ran, from nbclient's ``metadata.execution`` timestamps (None if not recorded)."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+    return (end - start).total_seconds()
+
+
+def slowest_cell(nb: nbformat.NotebookNode) -> tuple[int, float] | None:
+    """(index, seconds) of the code cell that ran longest, or None without timings."""
+    timed = [(i, cell_seconds(c)) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    timed = [(i, t) for i, t in timed if t is not None]
+    return max(timed, key=lambda it: it[1]) if timed else None
 
 
 def strip_volatile(nb: nbformat.NotebookNode) -> None:
-    """Remove per-run metadata (execution timestamps) from every cell, in place."""
+    """Remove per-run metadata other than the cells' timing, in place."""
     for cell in nb.cells:
         for key in VOLATILE_CELL_KEYS:
             cell.metadata.pop(key, None)
@@ -76,7 +95,7 @@ def run_notebook(path: Path, *, timeout: int = CELL_TIMEOUT, max_bytes: int = MA
         timeout=timeout,
         kernel_name="python3",
         allow_errors=True,  # collect every error output, then report them below
-        record_timing=False,
+        record_timing=True,
         resources={"metadata": {"path": str(path.parent.resolve())}},
     )
     start = time.perf_counter()
@@ -105,7 +124,9 @@ def run_notebook(path: Path, *, timeout: int = CELL_TIMEOUT, max_bytes: int = MA
             f"{max_bytes / 2**20:.3g} MB. Use fewer or smaller figures (figsize, dpi), or print less."
         )
         return False, seconds
-    print(f"ok      {path}: {seconds:.1f} s, {size / 2**20:.2f} MB")
+    slowest = slowest_cell(nb)
+    worst = f", slowest cell {slowest[0]} ({slowest[1]:.1f} s)" if slowest else ""
+    print(f"ok      {path}: {seconds:.1f} s, {size / 2**20:.2f} MB{worst}")
     return True, seconds
 
 
