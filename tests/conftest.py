@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 
 from nst_helpers.vgg import load_vgg19
+
+
+def load_tool(name: str):
+    """Import ``tools/<name>.py`` (a script, not part of the package) as a module."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def smooth_image(h: int, w: int, seed: int = 0) -> torch.Tensor:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import load_tool
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,10 +15,7 @@ NAMES = ("beta_grid.jpg", "init_comparison.jpg")
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("make_static_figures", ROOT / "tools" / "make_static_figures.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("make_static_figures")
 
 
 def test_script_writes_both_figures_and_refuses_to_overwrite(tmp_path):
