@@ -39,10 +39,13 @@ def test_notebook_structure_and_outputs(path):
     assert len(executed) == len(code), f"{path.name}: commit it executed with outputs ({len(executed)}/{len(code)})"
     assert any(o.output_type == "display_data" and {"image/png", "image/jpeg"} & set(o.get("data", {}))
                for c in code for o in c.outputs), f"{path.name} should show at least one picture"
-    checked = [c for c in code if c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
+    plumbing = [c.source.splitlines()[0] for c in code if re.search(r"^\s*# NBVAL_", c.source, re.M)]
+    assert not plumbing, (f"{path.name}: nbval markers written as comments show on slides and on the site: "
+                          f"use the cell tag instead (e.g. 'nbval-check-output'); found in cells {plumbing}")
+    checked = [c for c in code if "nbval-check-output" in c.metadata.get("tags", [])]
     if path.name[:2] in ("00", "01", "02", "03"):
-        assert checked, f"{path.name}: mark deterministic cells '# NBVAL_CHECK_OUTPUT' so nbval compares them"
+        assert checked, f"{path.name}: tag deterministic cells 'nbval-check-output' so nbval compares them"
     for c in checked:
-        assert c.outputs, f"{path.name}: a NBVAL_CHECK_OUTPUT cell without stored output compares nothing"
+        assert c.outputs, f"{path.name}: an nbval-check-output cell without stored output compares nothing"
     for c in nb.cells:
         assert "slideshow" in c.metadata, f"{path.name}: every cell needs slide metadata (lecture mode)"
