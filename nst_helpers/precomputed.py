@@ -172,8 +172,8 @@ def load_results(path: str | os.PathLike, keys: Sequence[Hashable], settings: di
     With ``with_seconds``, return ``(results, seconds)``: also how long the runs took to compute (or None).
     """
     path = Path(path)
-    remake = (f"Run the notebook with NST_LIVE=1 to compute these runs here, or remake the committed results "
-              f"with `python tools/make_lecture_results.py --force`.")
+    remake = ("Run the notebook with NST_LIVE=1 to compute these runs here, or remake the committed results "
+              "with `python tools/make_lecture_results.py --force`.")
     if not path.is_file():
         raise ParameterError(f"The precomputed results {path} are missing. {remake}")
     with np.load(path) as arrays:

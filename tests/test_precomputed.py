@@ -8,12 +8,11 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+from conftest import load_tool, smooth_image
 
 from nst_helpers.errors import ParameterError
 from nst_helpers.history import History
 from nst_helpers.precomputed import RESULTS_DIR, load_results, precomputed, save_results
-
-from conftest import load_tool, smooth_image
 
 ROOT = Path(__file__).resolve().parents[1]
 
