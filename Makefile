@@ -6,10 +6,11 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install lab test test-unit test-notebooks lint notebooks bench bench-quick bench-explorer bench-quality docs homework test-homework clean
+.PHONY: help install lab lab-source test test-unit test-notebooks lint notebooks bench bench-quick bench-explorer bench-quality docs homework test-homework clean
 
 help:
-	@echo "make lab        create .venv if needed, install, open JupyterLab on notebooks/"
+	@echo "make lab        create .venv if needed, install, open JupyterLab on your copies in my_notebooks/"
+	@echo "make lab-source open JupyterLab on the committed notebooks/ (authors)"
 	@echo "make test       create .venv if needed, install, run every test (unit + notebooks)"
 	@echo "make notebooks  re-execute the lecture notebooks in place at full quality"
 	@echo "make lint       ruff on the package and the tests"
@@ -25,13 +26,26 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade "pip>=23.1"
 	$(PY) -m pip install -e ".[test,notebooks,docs]"
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (nst)" > /dev/null
+	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# `make lab` opens your own copies in my_notebooks/ (made once, never overwritten), so a live run in class
+# cannot replace the committed outputs; `make lab-source` opens the originals (for authors).
+# ARGS passes options to JupyterLab, e.g. `make lab ARGS=--allow-root` in a container running as root.
+WORK ?= my_notebooks
+JUPYTER ?= $(VENV)/bin/jupyter
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	@mkdir -p $(WORK)
+	@for f in notebooks/*.ipynb homework/hw*.ipynb; do \
+	  if [ -e "$(WORK)/$$(basename $$f)" ]; then :; else cp "$$f" "$(WORK)/" && echo "copied $$f to $(WORK)/"; fi; \
+	done
+	$(JUPYTER) lab $(ARGS) $(WORK)/
+
+lab-source: $(STAMP)
+	$(JUPYTER) lab $(ARGS) notebooks/
 
 lint: $(STAMP)
 	$(PY) -m ruff check nst_helpers tests benchmarks tools

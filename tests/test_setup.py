@@ -53,3 +53,25 @@ def test_readme_quick_start_commands_exist_in_makefile():
     assert out.returncode == 0, out.stderr
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in ci, ".ci/run must call the README's test command"
+
+
+def test_make_lab_opens_working_copies_and_never_overwrites_them(tmp_path):
+    """A live run in class must not replace the committed outputs: `make lab` opens copies, made once."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    work = tmp_path / "mine"
+    work.mkdir()
+    mine = work / "00_the_task.ipynb"
+    mine.write_text("my edited copy")
+    cmd = ["make", "-s", "lab", f"WORK={work}", "JUPYTER=echo", "ARGS=--allow-root"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith(f"lab --allow-root {work}/")
+    assert mine.read_text() == "my edited copy"                     # the user's copy is kept
+    lectures = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    homework = sorted(p.name for p in (ROOT / "homework").glob("hw*.ipynb"))
+    assert sorted(p.name for p in work.iterdir()) == sorted(lectures + homework)
+    assert (work / lectures[1]).read_bytes() == (ROOT / "notebooks" / lectures[1]).read_bytes()

@@ -4,7 +4,7 @@
 Usage (from the repository root)::
 
     python tools/run_notebooks.py notebooks/*.ipynb            # full quality (the committed outputs)
-    NST_QUICK=1 python tools/run_notebooks.py notebooks/00_the_task.ipynb   # quick check
+    python tools/run_notebooks.py --quick notebooks/*.ipynb     # measure quick mode, keep the outputs
 
 Each notebook runs in a fresh ``python3`` kernel whose working directory is
 the notebook's own folder, with a limit of 1800 s per cell. The notebooks run
@@ -19,7 +19,15 @@ After a notebook has run, the script
   was and the failing cell is reported;
 * writes the notebook and checks that it is smaller than the size limit
   (3 MB by default): rendered sites and reviews choke on bigger files;
-* prints the wall time of the notebook and its slowest cell.
+* prints the wall time of the notebook and its slowest cell;
+* gives every notebook the same metadata, so that opening it in JupyterLab changes nothing: the
+  kernelspec the Makefile installs (``KERNELSPEC``) and a slide theme that needs no web fonts
+  (``RISE``);
+* replaces each widget's output by a short note (a saved widget needs its live kernel: reopened
+  later, JupyterLab would show "model not found", GitHub the raw ``interactive(...)`` text);
+* writes the measured run time into the line that starts with ``**Run time:**`` in the notebook's
+  first markdown cell, and into ``metadata["nst"]``. ``--quick`` runs measure quick mode on a copy
+  and only add that time to the original.
 
 The exit status is 0 if every notebook passed, 1 otherwise (all notebooks are
 still attempted).
@@ -41,6 +49,14 @@ from nbclient import NotebookClient
 MAX_BYTES = 3 * 1024 * 1024
 #: Seconds one cell may run before the run is abandoned.
 CELL_TIMEOUT = 1800
+#: The kernel every lecture names: what `make install` registers (ipykernel's own name and display name).
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+#: jupyterlab-rise's settings: the "white" reveal.js theme ships its fonts (the default "simple" fetches web fonts).
+RISE = {"theme": "white"}
+#: What a widget's output becomes in the committed notebook.
+WIDGET_NOTE = "[an interactive widget: run the notebook in JupyterLab to use it; the picture beside it shows a run]"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+RUN_TIME_PREFIX = "**Run time:**"
 #: Cell metadata keys that change at every run and carry no content (``execution``, the timing, is kept).
 VOLATILE_CELL_KEYS = ("ExecuteTime",)
 
@@ -71,6 +87,63 @@ def strip_volatile(nb: nbformat.NotebookNode) -> None:
     nb.metadata.pop("papermill", None)
 
 
+def normalise_metadata(nb: nbformat.NotebookNode) -> None:
+    """Same kernelspec and slide settings in every notebook; no stored widget state."""
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["rise"] = dict(RISE)
+    nb.metadata.pop("widgets", None)
+
+
+def replace_widget_outputs(nb: nbformat.NotebookNode) -> int:
+    """Replace every widget view in the outputs by :data:`WIDGET_NOTE`; return how many were replaced."""
+    count = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if WIDGET_MIME in out.get("data", {}):
+                out["data"] = {"text/plain": WIDGET_NOTE}
+                count += 1
+    return count
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def run_time_line(timing: dict) -> str:
+    """The header line that states the measured run time (``timing`` is ``metadata["nst"]["run_time"]``)."""
+    parts = [RUN_TIME_PREFIX]
+    if "full_s" in timing:
+        parts.append(f"{_duration(timing['full_s'])} on a 2-core CPU at the lecture's settings "
+                     f"(slowest cell: {_duration(timing['slowest_cell_s'])});")
+    quick = f"{_duration(timing['quick_s'])}" if "quick_s" in timing else "not measured"
+    parts.append(f"with `NST_QUICK=1` (small images, few steps): {quick}.")
+    parts.append("Measured by `tools/run_notebooks.py`; each code cell keeps its own timing in its metadata.")
+    return " ".join(parts)
+
+
+def stamp_run_time(nb: nbformat.NotebookNode, **timing: float) -> bool:
+    """Record ``timing`` in ``metadata["nst"]["run_time"]`` and rewrite the header's run-time line.
+
+    Returns False if the first markdown cell has no line starting with ``**Run time:**``.
+    """
+    record = nb.metadata.setdefault("nst", {}).setdefault("run_time", {})
+    record.update({k: round(v, 1) for k, v in timing.items()})
+    header = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    if header is None:
+        return False
+    lines = header.source.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith(RUN_TIME_PREFIX):
+            end = i + 1          # the statement may wrap over the following lines, up to a blank line
+            while end < len(lines) and lines[end].strip() and not lines[end].startswith(("**", "#", "*", "-")):
+                end += 1
+            lines[i:end] = [run_time_line(record)]
+            header.source = "\n".join(lines)
+            return True
+    return False
+
+
 def error_outputs(nb: nbformat.NotebookNode) -> list[str]:
     """One line per error output: the cell number, the first source line and the exception."""
     found: list[str] = []
@@ -84,10 +157,12 @@ def error_outputs(nb: nbformat.NotebookNode) -> list[str]:
     return found
 
 
-def run_notebook(path: Path, *, timeout: int = CELL_TIMEOUT, max_bytes: int = MAX_BYTES) -> tuple[bool, float]:
+def run_notebook(path: Path, *, timeout: int = CELL_TIMEOUT, max_bytes: int = MAX_BYTES,
+                 quick_copy: bool = False) -> tuple[bool, float]:
     """Execute one notebook in place; return (passed, wall seconds).
 
-    The notebook is written back only if no cell produced an error output.
+    The notebook is written back only if no cell produced an error output. With ``quick_copy`` the
+    notebook runs (in quick mode) on a copy, and only its measured time is written into the original.
     """
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -114,7 +189,19 @@ def run_notebook(path: Path, *, timeout: int = CELL_TIMEOUT, max_bytes: int = MA
             print(f"        {line}")
         return False, seconds
 
+    if quick_copy:
+        original = nbformat.read(path, as_version=4)
+        stamped = stamp_run_time(original, quick_s=seconds)
+        nbformat.write(original, path)
+        print(f"ok      {path}: quick mode {seconds:.1f} s" + ("" if stamped else " (no **Run time:** line to update)"))
+        return True, seconds
     strip_volatile(nb)
+    normalise_metadata(nb)
+    replace_widget_outputs(nb)
+    slowest = slowest_cell(nb)
+    stamped = stamp_run_time(nb, full_s=seconds, slowest_cell_s=slowest[1] if slowest else 0.0)
+    if not stamped:
+        print(f"note    {path}: its first markdown cell has no line starting with {RUN_TIME_PREFIX}")
     nbformat.validate(nb)
     nbformat.write(nb, path)
     size = path.stat().st_size
@@ -124,7 +211,6 @@ def run_notebook(path: Path, *, timeout: int = CELL_TIMEOUT, max_bytes: int = MA
             f"{max_bytes / 2**20:.3g} MB. Use fewer or smaller figures (figsize, dpi), or print less."
         )
         return False, seconds
-    slowest = slowest_cell(nb)
     worst = f", slowest cell {slowest[0]} ({slowest[1]:.1f} s)" if slowest else ""
     print(f"ok      {path}: {seconds:.1f} s, {size / 2**20:.2f} MB{worst}")
     return True, seconds
@@ -136,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("notebooks", nargs="+", type=Path, help="the .ipynb files to execute in place")
-    parser.add_argument("--quick", action="store_true", help="set NST_QUICK=1 (small images, few steps)")
+    parser.add_argument("--quick", action="store_true",
+                        help="measure quick mode (NST_QUICK=1) on a copy; only the time is written into the notebook")
     parser.add_argument("--timeout", type=int, default=CELL_TIMEOUT, help="seconds per cell (default: %(default)s)")
     parser.add_argument(
         "--max-mb",
@@ -157,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[Path] = []
     total = 0.0
     for path in args.notebooks:
-        passed, seconds = run_notebook(path, timeout=args.timeout, max_bytes=int(args.max_mb * 2**20))
+        passed, seconds = run_notebook(path, timeout=args.timeout, max_bytes=int(args.max_mb * 2**20),
+                                       quick_copy=args.quick)
         total += seconds
         if not passed:
             failed.append(path)
