@@ -568,7 +568,7 @@ def test_closure_check_return_value():
 
 @pytest.fixture(scope="module")
 def style_and_texture():
-    """The bundled 'swirls' at 64 px and a texture of it: 30 L-BFGS iterations from noise (a few seconds)."""
+    """The bundled 'swirls' at 64 px and a texture of it: 30 L-BFGS evaluations from noise (a few seconds)."""
     S = nst_helpers.load_image(nst_helpers.bundled_image("swirls", "style"), size=64)
     T, _ = nst_helpers.run_style_transfer(S, S, alpha=0, beta=1, init="random", content_layers=[], steps=30,
                                           progress=False, seed=0)

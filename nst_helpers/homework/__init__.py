@@ -11,7 +11,7 @@ and recognises the classic mistakes by their fingerprint:
 check                        the mistakes it names
 ===========================  ====================================================
 :func:`check_gram_matrix`    a reshape that mixes channels and positions
-                             (``F.view(H*W, N)``); the transposed product
+                             (``features.view(H*W, N)``); the transposed product
                              (H*W x H*W); a missing or wrong normalisation
                              (found by its exact factor, e.g. N*H*W); a dropped
                              or flattened batch dimension; a result cut off from
@@ -43,7 +43,7 @@ A check raises :class:`CheckFailed` (an ``AssertionError``) whose message says
 what was expected, what was found, and the likely mistake; a blank exercise
 (still raising ``NotImplementedError``) gives :class:`NotImplementedYet`. On
 success it prints one short line. The checks accept *any* correct
-implementation (einsum or matmul, ``F.mse_loss`` or a hand-written mean, ...):
+implementation (einsum or matmul, ``nnf.mse_loss`` or a hand-written mean, ...):
 they compare numbers with tolerances, never code.
 
 :func:`load_vgg19_inplace` gives the VGG19 feature stack with in-place ReLUs,

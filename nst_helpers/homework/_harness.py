@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as nnf
 from torch import nn
 
 
@@ -96,7 +96,7 @@ def _get_loss(check: str, layer: nn.Module, cls_name: str) -> torch.Tensor:
     if loss.numel() != 1:
         _fail(check, "self.loss must be a single number.", expected="a 0-d tensor (shape ())",
               found=f"shape {tuple(loss.shape)}",
-              hint="average the squared differences over all entries: .mean() (or F.mse_loss, whose default "
+              hint="average the squared differences over all entries: .mean() (or nnf.mse_loss, whose default "
                    "reduction is the mean); reduction='none' keeps one value per entry.")
     return loss
 
@@ -173,4 +173,4 @@ def _small_image(h: int, w: int, seed: int) -> torch.Tensor:
     """A smooth seeded RGB image in [0, 1] (upsampled coarse noise), ``1 x 3 x h x w``."""
     g = torch.Generator().manual_seed(seed)
     coarse = torch.rand(1, 3, max(2, h // 4), max(2, w // 4), generator=g)
-    return F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)
+    return nnf.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False).clamp(0, 1)

@@ -120,7 +120,7 @@ def _check_values(out: torch.Tensor, x: torch.Tensor) -> None:
 def _check_symmetric(out: torch.Tensor) -> None:
     if _relerr(out, out.transpose(-1, -2)) > 1e-5:
         _fail(_GRAM, "the Gram matrix is not symmetric.", found=_fmt_tensor(out - out.transpose(-1, -2)),
-              expected="G == G.transpose(-1, -2)")
+              expected="gram == gram.transpose(-1, -2)")
 
 
 def _check_blind_to_positions(fn: Callable, x: torch.Tensor, out: torch.Tensor) -> None:

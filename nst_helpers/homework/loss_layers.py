@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as nnf
 from torch import nn
 
 from .. import losses as _ref
@@ -79,7 +79,7 @@ def _content_mistake(loss: torch.Tensor, x: torch.Tensor, t: torch.Tensor, expec
                                    "squared error."
     return _factor_mistake(loss, expected, [
         (m, f"a sum instead of a mean: your loss is exactly N*H*W = {m} times too large. Use "
-            "the mean of the squared differences (.mean() or F.mse_loss)."),
+            "the mean of the squared differences (.mean() or nnf.mse_loss)."),
         (m / 2, f"the paper's 1/2 * sum: your loss is exactly N*H*W/2 = {m / 2:g} times ours. This "
                 "package uses the mean squared error (see nst_helpers.losses)."),
         (0.5, "your loss is exactly half the expected one: drop the factor 1/2 and use the plain mean."),
@@ -89,18 +89,18 @@ def _content_mistake(loss: torch.Tensor, x: torch.Tensor, t: torch.Tensor, expec
 def _style_mistake(loss: torch.Tensor, x: torch.Tensor, t: torch.Tensor, expected: torch.Tensor) -> _Mistake | None:
     n = x.shape[1]
     m = x[0].numel()  # N*H*W
-    if _near(loss, F.mse_loss(x, t)):
+    if _near(loss, nnf.mse_loss(x, t)):
         return _WRONG_VALUE, None, "you compared the feature maps themselves; the style loss compares their " \
                                    "Gram matrices."
     gram_x, gram_t = _ref.gram_matrix(x), _ref.gram_matrix(t)
-    if any(_near(loss, v) for v in (F.mse_loss(gram_x, gram_t * m), F.mse_loss(gram_x * m, gram_t))):
+    if any(_near(loss, v) for v in (nnf.mse_loss(gram_x, gram_t * m), nnf.mse_loss(gram_x * m, gram_t))):
         return _WRONG_VALUE, None, "only one of the two Gram matrices (input or target) is divided by N*H*W; " \
                                    "use the same gram_matrix for both."
     return _factor_mistake(loss, expected, [
         (m ** 2, f"your Gram matrices are not normalised: the loss is exactly (N*H*W)^2 = {m ** 2} "
                  f"times too large. Divide F F^T by N*H*W = {m}."),
         (n * n, f"a sum over the N x N entries instead of a mean: the loss is exactly N^2 = {n * n} "
-                "times too large. Use the mean (F.mse_loss)."),
+                "times too large. Use the mean (nnf.mse_loss)."),
         (n * n / 4, f"the paper's 1/4 * sum: your loss is exactly N^2/4 = {n * n / 4:g} times ours. "
                     "This package uses the mean squared error of normalised Gram matrices."),
         ((m ** 2) * n * n, "Gram matrices not normalised, and a sum instead of a mean."),
@@ -110,13 +110,13 @@ def _style_mistake(loss: torch.Tensor, x: torch.Tensor, t: torch.Tensor, expecte
 
 _CONTENT = _LossExercise(
     check="check_content_loss", name="ContentLoss", positive=False,
-    reference=F.mse_loss,
+    reference=nnf.mse_loss,
     mistake=_content_mistake,
-    value_hint="self.loss = mean((input - target)**2) over all entries, e.g. F.mse_loss(input, self.target).",
+    value_hint="self.loss = mean((input - target)**2) over all entries, e.g. nnf.mse_loss(input, self.target).",
 )
 _STYLE = _LossExercise(
     check="check_style_loss", name="StyleLoss", positive=True,
-    reference=lambda x, t: F.mse_loss(_ref.gram_matrix(x), _ref.gram_matrix(t)),
+    reference=lambda x, t: nnf.mse_loss(_ref.gram_matrix(x), _ref.gram_matrix(t)),
     mistake=_style_mistake,
     value_hint="self.loss = mean((gram(input) - gram(target))**2): compare the Gram matrix of the input "
                "with the Gram matrix of the target, computed once in __init__.",

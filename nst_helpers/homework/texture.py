@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as nnf
 from torch import nn
 
 from .. import losses as _ref
@@ -36,7 +36,7 @@ def _gram_distances(image: torch.Tensor, style: torch.Tensor, layers: Sequence[s
     out = {}
     for n in layers:
         gi, gs = _ref.gram_matrix(fi[n]), _ref.gram_matrix(fs[n])
-        out[n] = float(F.mse_loss(gi, gs) / gs.pow(2).mean().clamp_min(1e-30))
+        out[n] = float(nnf.mse_loss(gi, gs) / gs.pow(2).mean().clamp_min(1e-30))
     return out
 
 
@@ -98,7 +98,10 @@ def _check_shape(T: torch.Tensor) -> None:
 def _check_pixels(T: torch.Tensor) -> None:
     if not torch.isfinite(T).all():
         _fail(_TEXTURE, "the texture contains NaN or infinite pixels.", expected="finite values in [0, 1]",
-              found="NaN/inf", hint="the optimisation diverged: lower the learning rate, or clamp G between steps.")
+              found="NaN/inf",
+              hint="the optimisation diverged. Use L-BFGS with line_search_fn='strong_wolfe'; if it still happens, "
+                   "clamp less often (more evaluations per optimizer.step): each clamp makes the next curvature "
+                   "estimate of L-BFGS slightly wrong.")
     lo, hi = float(T.min()), float(T.max())
     if lo < -1e-3 or hi > 1 + 1e-3:
         _fail(_TEXTURE, "the pixels are outside [0, 1].", expected="0 <= G <= 1",
