@@ -41,8 +41,8 @@ LECTURE_HOMEWORK: dict[str, list[str]] = {
 
 #: Modules of ``nst_helpers`` on the API page, in this order.
 API_MODULES: list[str] = [
-    "images", "vgg", "losses", "model", "config", "transfer", "history", "runtime", "guided", "color", "pyramid",
-    "quality", "plotting", "errors", "cli",
+    "images", "files", "vgg", "losses", "model", "config", "transfer", "history", "runtime", "guided", "color", "pyramid",
+    "quality", "plotting", "precomputed", "errors", "cli",
 ]
 #: Modules added to the API page only when their file exists at build time.
 API_OPTIONAL_MODULES: list[str] = ["explorer", "viewer", "widgets", "homework"]

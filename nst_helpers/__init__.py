@@ -15,7 +15,7 @@ module              idea
 ``runtime``         device, precision, memory layout, out-of-memory errors
 ``guided``          several style images and masked regions (lecture 06)
 ``color``           colour preservation (lecture 06)
-``pyramid``         coarse-to-fine (lecture 06)
+``pyramid``         coarse-to-fine (lecture 07)
 ``quality``         three numbers for a render: style ratio, content loss, speckle
 ``plotting``        feature maps, Gram matrices, loss curves, image grids
 ``explorer``        the alpha/beta explorer's session: runs, cache, cancel (no widgets)
@@ -32,6 +32,8 @@ from .errors import (
     ImageTooSmallError,
     LayerNameError,
     NSTError,
+    OutputError,
+    OutputExistsError,
     ParameterError,
     ResourceError,
     WeightsError,
@@ -79,6 +81,8 @@ __all__ = [
     "LayerNameError",
     "NSTError",
     "Normalization",
+    "OutputError",
+    "OutputExistsError",
     "ParameterError",
     "ResourceError",
     "StyleLoss",

@@ -144,7 +144,8 @@ class TransferConfig:
     style_layer_weights: str | tuple[float, ...] = _option(
         "balanced", "w_l: 'balanced' (every style layer counts the same, relative to the photo), 'equal' "
         "(the paper's 1/L each) or one number per style layer", metavar="W")
-    tv_weight: float | None = _option(None, "weight of the smoothness term on G (default: "
+    tv_weight: float | None = _option(None, "weight of the smoothness term on G, tv_loss: mean squared difference "
+                                      "of neighbouring pixels (often called TV; true TV is the L1 version) (default: "
                                       f"{DEFAULT_TV_PER_BETA:.3g} x beta with balanced layer weights, else 0)",
                                       type=float)
     size: int | None = _option(None, "long side of G in pixels (default: C's own size)", type=int)
@@ -293,6 +294,9 @@ def _init(value):
     if isinstance(value, torch.Tensor):
         if value.ndim != 4 or value.shape[:2] != (1, 3):
             raise ParameterError(f"An init image must be 1 x 3 x H x W, got {tuple(value.shape)}.")
+        if not torch.isfinite(value).all():
+            raise ParameterError("The init image has NaN or infinite values; G must start from a picture "
+                                 "(values in [0, 1]).")
         return value
     return _choice(value, "init", INIT_MODES)
 
@@ -348,8 +352,10 @@ def _normalised(c: TransferConfig) -> dict:
     out = {name: check(getattr(c, name), name) for name, check in _FIELD_CHECKS.items()}
     out["style_layer_weights"] = _layer_weights(c.style_layer_weights, len(out["style_layers"]))
     out["scales"] = _scales(c.scales, out["steps"])
-    if c.seed is not None and (isinstance(c.seed, bool) or not isinstance(c.seed, int)):
-        raise ParameterError(f"seed must be a whole number or None, got {c.seed!r}.")
+    if c.seed is not None and (isinstance(c.seed, bool) or not isinstance(c.seed, int)
+                               or not -2**63 <= c.seed < 2**64):
+        raise ParameterError(f"seed must be None or a whole number from -2**63 to 2**64 - 1 (PyTorch's range), "
+                             f"got {c.seed!r}.")
     if out["alpha"] == 0 and out["beta"] == 0:
         raise ParameterError("alpha and beta are both 0, so there is nothing to optimise. Make at least one positive.")
     if out["alpha"] != 0 and not out["content_layers"]:  # None: the default, which is > 0

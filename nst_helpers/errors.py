@@ -3,8 +3,8 @@
 Every error a user can cause (a bad file, a wrong layer name, an impossible
 weight) is raised early as one of these, with a message that says what was
 expected, what was found, and what to do. Each also subclasses the matching
-built-in exception (``ValueError``, ``KeyError``, ``RuntimeError`` or
-``MemoryError``), so ``except ValueError`` and the like keep working.
+built-in exception (``ValueError``, ``KeyError``, ``RuntimeError``, ``MemoryError``
+or ``OSError``), so ``except ValueError`` and the like keep working.
 
 ============================  =====================================================
 error                         raised for
@@ -19,6 +19,9 @@ error                         raised for
                               ``steps < 1``, unknown init, optimiser or device
 :class:`WeightsError`         VGG19 weights that cannot be found or loaded
 :class:`ResourceError`        out of memory (GPU or CPU) for the chosen image size
+:class:`OutputError`          an output path that cannot be written (no folder, a
+                              folder, an input file, read-only, name too long)
+:class:`OutputExistsError`    an output file that exists (``overwrite=False``)
 ============================  =====================================================
 """
 
@@ -32,6 +35,8 @@ __all__ = [
     "ParameterError",
     "WeightsError",
     "ResourceError",
+    "OutputError",
+    "OutputExistsError",
 ]
 
 
@@ -64,3 +69,12 @@ class WeightsError(NSTError, RuntimeError):
 
 class ResourceError(NSTError, MemoryError):
     """Out of memory for the chosen size; the message suggests a smaller one."""
+
+
+class OutputError(NSTError, OSError):
+    """An output path that cannot be written; raised before any work, the message says why and what to do."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output file exists and ``overwrite`` was not asked for; the file is left untouched."""
+

@@ -12,21 +12,37 @@ input                becomes
 ===================  ==========================================================
 RGB                  as is
 grayscale (L, 1)     the gray value copied into R, G and B
-16-bit (I;16, I)     scaled by 1/65535, keeping its full tonal range
-32-bit float (F)     clipped to [0, 1]
+16-bit (I;16, I)     scaled by 1/65535, keeping its full tonal range (values
+                     outside 0..65535 are refused)
+32-bit float (F)     as a float32 array: values in [0, 1], else refused
 palette (P, PA)      its colours looked up (transparency as for RGBA)
 RGBA, LA             composited onto a white background (transparent -> white)
 CMYK, YCbCr, LAB     converted to RGB by Pillow
 animated GIF / APNG  the first frame
 EXIF orientation     applied, so a phone photo comes out upright
 ===================  ==========================================================
+
+Arrays and tensors follow one rule, by dtype (never by the values they hold), the same
+rule as Pillow's modes above (8-bit modes are uint8, I;16 is uint16, F is float32):
+
+=====================================  ==============================================
+dtype (NumPy array or torch tensor)    becomes
+=====================================  ==============================================
+uint8                                  divided by 255
+uint16                                 divided by 65535
+bool                                   False -> 0, True -> 1
+float16, bfloat16, float32, float64    as is; values must lie in [0, 1] (NaN, inf or
+                                       values outside are refused, saying what to do)
+other integers (int8 ... int64,        refused: convert to uint8 (0..255) or uint16
+uint32, uint64), complex, objects      (0..65535), or to floats in [0, 1]
+=====================================  ==============================================
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,7 +52,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps
 
-from .errors import ImageLoadError, ParameterError
+from .errors import ImageLoadError, ParameterError, ResourceError
+from .files import check_fits_format, check_output, write_atomically
+from .runtime import is_out_of_memory
 
 __all__ = [
     "ImageSource",
@@ -58,9 +76,6 @@ IMAGES_DIR = Path(__file__).resolve().parent.parent / "images"
 #: Largest long side accepted by :func:`load_image` without ``size`` (pixels).
 MAX_SIDE = 8192
 
-_SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP",
-                 ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
-
 
 # --------------------------------------------------------------------------- loading
 def _describe(src: object) -> str:
@@ -70,6 +85,12 @@ def _describe(src: object) -> str:
 
 
 def _open_path(path: Path, size: int | None) -> Image.Image:
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # a name too long, a loop of links, ...
+        raise ImageLoadError(f"Cannot look at '{str(path)[:80]}': {exc.strerror}. Check the path.") from None
     if not path.exists():
         raise ImageLoadError(
             f"No image at '{path}': the file does not exist. Check the path "
@@ -106,16 +127,39 @@ def _decode(source: Path | io.BytesIO, name: str, size: int | None) -> Image.Ima
             "editor, or raise PIL.Image.MAX_IMAGE_PIXELS if you trust the file."
         ) from None
     except Image.UnidentifiedImageError:
-        raise ImageLoadError(
-            f"{name} is not an image Pillow can read (is it a PDF, a text file or a "
-            "renamed file?). Save it as PNG or JPEG and try again."
-        ) from None
+        raise ImageLoadError(_unreadable(source, name)) from None
+    except PermissionError:
+        raise ImageLoadError(f"{name} cannot be read: permission denied. Check who may read it (ls -l), or "
+                             "copy it to a folder of yours.") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageLoadError(
             f"{name} could not be decoded: {exc}. The file is probably truncated or "
             "corrupt; download or export it again."
         ) from None
     return img
+
+
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1")
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+
+
+def _unreadable(source: Path | io.BytesIO, name: str) -> str:
+    """Why Pillow could not identify a file: a format we recognise by its first bytes, else a guess."""
+    head = b""
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[:16]
+    else:
+        with contextlib.suppress(OSError), open(source, "rb") as fh:
+            head = fh.read(16)
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return (f"{name} is a HEIC/HEIF image (the format of phone photos), which Pillow cannot read by itself. "
+                "Install the plugin (pip install pillow-heif) and run `import pillow_heif; "
+                "pillow_heif.register_heif_opener()` first, or convert it to JPEG or PNG.")
+    if head[:4] in _TIFF_MAGIC:
+        return (f"{name} is a TIFF file of a kind Pillow cannot decode (floating-point RGB, for example). Convert "
+                "it to an 8- or 16-bit TIFF or a PNG, or read it yourself (e.g. with tifffile) and pass the array.")
+    return (f"{name} is not an image Pillow can read (is it a PDF, a text file or a renamed file?). Save it as "
+            "PNG or JPEG and try again.")
 
 
 def _pil_to_array(img: Image.Image, name: str) -> np.ndarray:
@@ -128,13 +172,13 @@ def _pil_to_array(img: Image.Image, name: str) -> np.ndarray:
         pass
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        arr = np.asarray(img.convert("I"), dtype=np.float64)
-        scale = 65535.0 if arr.max(initial=0) <= 65535 else float(arr.max())
-        arr = (arr / scale).astype(np.float32)
-        return np.repeat(arr[..., None], 3, axis=2).clip(0, 1)
+        arr = np.asarray(img.convert("I"), dtype=np.int64)
+        if arr.size and (arr.min() < 0 or arr.max() > 65535):
+            raise ImageLoadError(f"{name} is a 32-bit integer image with values in [{arr.min()}, {arr.max()}]; "
+                                 "the loader reads integer images as 16-bit (0..65535). Save it as 16-bit or 8-bit.")
+        return np.repeat(_to_unit(arr.astype(np.uint16), name)[..., None], 3, axis=2)
     if mode == "F":
-        arr = np.asarray(img, dtype=np.float32)
-        return np.repeat(arr[..., None], 3, axis=2).clip(0, 1)
+        return np.repeat(_to_unit(np.asarray(img, dtype=np.float32), name)[..., None], 3, axis=2)
     if mode == "P":
         img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
         mode = img.mode
@@ -153,6 +197,29 @@ def _pil_to_array(img: Image.Image, name: str) -> np.ndarray:
     return np.asarray(img, dtype=np.float32) / 255.0
 
 
+def _to_unit(arr: np.ndarray, name: str) -> np.ndarray:
+    """Values -> float32 in [0, 1] by the dtype rule of the module docstring (the same for every input type)."""
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float32)
+    if arr.dtype in (np.uint8, np.uint16):
+        return arr.astype(np.float32) / float(np.iinfo(arr.dtype).max)
+    if np.issubdtype(arr.dtype, np.integer):
+        raise ImageLoadError(f"{name} holds {arr.dtype} values; integer images must be uint8 (0..255) or uint16 "
+                             "(0..65535). Convert it, e.g. with .astype(np.uint8) if it holds 0..255 values.")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise ImageLoadError(f"Unsupported dtype {arr.dtype} in {name}; use uint8, uint16 or floats in [0, 1].")
+    arr = arr.astype(np.float32)
+    if not np.isfinite(arr).all():
+        raise ImageLoadError(f"{name} contains NaN or infinite values; an image needs finite pixels.")
+    low, high = float(arr.min(initial=0)), float(arr.max(initial=0))
+    if low < -1e-3 or high > 1 + 1e-3:
+        hint = ("If it was normalised (e.g. with ImageNet's mean and std), undo that first: x * std + mean."
+                if low < -1e-3 else "Divide by 255 if it holds 0..255 values (by 65535 for 0..65535).")
+        raise ImageLoadError(f"A float image must have values in [0, 1]; {name} has values in "
+                             f"[{low:.3g}, {high:.3g}]. {hint}")
+    return arr.clip(0, 1)
+
+
 def _array_to_hwc(arr: np.ndarray, name: str) -> np.ndarray:
     """A NumPy array (H x W, H x W x C or C x H x W) -> float32 H x W x 3 in [0, 1]."""
     arr = np.asarray(arr)
@@ -167,28 +234,37 @@ def _array_to_hwc(arr: np.ndarray, name: str) -> np.ndarray:
             f"Expected an image array of shape H x W, H x W x 3 or H x W x 4, got shape "
             f"{tuple(arr.shape)} from {name}."
         )
-    if arr.dtype == np.bool_:
-        arr = arr.astype(np.float32)
-    elif np.issubdtype(arr.dtype, np.integer):
-        top = 65535.0 if arr.dtype in (np.uint16, np.int32, np.int64) and arr.max(initial=0) > 255 else 255.0
-        arr = arr.astype(np.float32) / top
-    elif np.issubdtype(arr.dtype, np.floating):
-        arr = arr.astype(np.float32)
-        if not np.isfinite(arr).all():
-            raise ImageLoadError(f"{name} contains NaN or infinite values; an image needs finite pixels.")
-        if arr.min(initial=0) < -1e-3 or arr.max(initial=0) > 1 + 1e-3:
-            raise ImageLoadError(
-                f"A float image must have values in [0, 1]; {name} has values in "
-                f"[{arr.min():.3g}, {arr.max():.3g}]. Divide by 255 if it holds 0..255 values."
-            )
-    else:
-        raise ImageLoadError(f"Unsupported array dtype {arr.dtype} in {name}; use uint8 or float.")
+    if 0 in arr.shape[:2]:
+        raise ImageLoadError(f"{name} has no pixels (shape {tuple(arr.shape)}); an image needs at least 1 x 1.")
+    arr = _to_unit(arr, name)
     if arr.shape[2] == 1:
         arr = np.repeat(arr, 3, axis=2)
     elif arr.shape[2] == 4:
         alpha = arr[..., 3:4]
         arr = arr[..., :3] * alpha + (1.0 - alpha)  # composite onto white
     return arr.clip(0, 1)
+
+
+def _tensor_to_hwc(src: torch.Tensor, name: str) -> np.ndarray:
+    """A ``3 x H x W`` or ``1 x 3 x H x W`` tensor -> float32 H x W x 3 in [0, 1], by the same dtype rule as arrays."""
+    t = src.detach().cpu()
+    if t.ndim == 3:
+        t = t.unsqueeze(0)
+    if t.ndim != 4 or t.shape[:2] != (1, 3):
+        raise ImageLoadError(f"Expected a tensor of shape 3 x H x W or 1 x 3 x H x W, got {tuple(src.shape)}.")
+    if t.dtype in (torch.float16, torch.bfloat16):
+        t = t.float()  # NumPy has no bfloat16
+    return _array_to_hwc(t[0].permute(1, 2, 0).numpy(), name)
+
+
+def _loaded(img: Image.Image, name: str) -> Image.Image:
+    """A PIL image passed in, with its pixels read: a closed or truncated one gives an ImageLoadError."""
+    try:
+        img.load()
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ImageLoadError(f"Cannot read the pixels of {name} ({exc}): it was closed, or its file is truncated. "
+                             "Open it again (Image.open(path)) and pass it before closing it.") from None
+    return img
 
 
 def resize_to(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -198,7 +274,18 @@ def resize_to(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """
     if tuple(image.shape[-2:]) == tuple(size):
         return image
-    out = F.interpolate(image, size=size, mode="bicubic", align_corners=False, antialias=True)
+    h, w = size
+    too_large = (f"Resizing to {w} x {h} pixels needs {3 * 4 * h * w / 1e9:.1f} GB for the image alone, and "
+                 "many times that for VGG19")
+    if h * w > MAX_SIDE * MAX_SIDE:
+        raise ResourceError(f"{too_large}; the limit is {MAX_SIDE} x {MAX_SIDE} pixels. Use a smaller size "
+                            "(size= / --size) or style_scale (--style-scale).")
+    try:
+        out = F.interpolate(image, size=size, mode="bicubic", align_corners=False, antialias=True)
+    except (RuntimeError, MemoryError) as exc:
+        if not is_out_of_memory(exc):
+            raise
+        raise ResourceError(f"Out of memory: {too_large}. Use a smaller size (size= / --size).") from None
     return out.clamp_(0.0, 1.0)
 
 
@@ -250,13 +337,7 @@ def load_image(src: ImageSource, size: int | None = None, *, max_size: int | Non
         max_size = check_long_side(max_size)
     name = _describe(src)
     if isinstance(src, torch.Tensor):
-        t = src.detach().to("cpu", torch.float32)
-        if t.ndim == 3:
-            t = t.unsqueeze(0)
-        if t.ndim != 4 or t.shape[:2] != (1, 3):
-            raise ImageLoadError(f"Expected a tensor of shape 3 x H x W or 1 x 3 x H x W, got {tuple(src.shape)}.")
-        arr = None
-        tensor = t
+        arr = _tensor_to_hwc(src, name)
     else:
         if isinstance(src, (str, os.PathLike)):
             img = _open_path(Path(src).expanduser(), size or max_size)
@@ -264,7 +345,7 @@ def load_image(src: ImageSource, size: int | None = None, *, max_size: int | Non
         elif isinstance(src, (bytes, bytearray, memoryview)):
             arr = _pil_to_array(_open_bytes(bytes(src), size or max_size), name)
         elif isinstance(src, Image.Image):
-            arr = _pil_to_array(src, name)
+            arr = _pil_to_array(_loaded(src, name), name)
         elif isinstance(src, np.ndarray):
             arr = _array_to_hwc(src, name)
         else:
@@ -272,7 +353,7 @@ def load_image(src: ImageSource, size: int | None = None, *, max_size: int | Non
                 f"Cannot load an image from a {type(src).__name__}; pass a file path, the bytes of an "
                 "image file, a PIL image, a NumPy array or a tensor."
             )
-        tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
+    tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
     if not torch.isfinite(tensor).all():
         raise ImageLoadError(f"{name} contains NaN or infinite values; an image needs finite pixels.")
     tensor = tensor.clamp(0.0, 1.0)
@@ -299,76 +380,50 @@ def to_pil(image: torch.Tensor) -> Image.Image:
         t = t[0]
     if t.ndim != 3 or t.shape[0] != 3:
         raise ParameterError(f"Expected an image tensor 1 x 3 x H x W, got shape {tuple(image.shape)}.")
+    if not torch.isfinite(t).all():
+        raise ParameterError("The image has NaN or infinite values, so it is no picture (saved, it would be black). "
+                             "It comes from a failed run: see the run's warning and history.stopped.")
     arr = (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0).round().astype(np.uint8)
     return Image.fromarray(arr, mode="RGB")
 
 
-def _mode_for(path: Path) -> int:
-    """File mode for ``path``: an existing file's own mode, else what the umask gives a new file."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def save_image(image: torch.Tensor, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Save an image tensor to ``path`` (PNG, JPEG, ...; chosen by the suffix).
+def save_image(image: torch.Tensor | ImageSource, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Save an image to ``path`` (PNG, JPEG, ...; chosen by the suffix).
 
     The file is written atomically: first to a temporary file in the same
     folder, then moved into place, so a crash never leaves half a file. An
-    existing file is never replaced unless ``overwrite=True``.
+    existing file is never replaced unless ``overwrite=True``, and keeps its
+    mode; a new one gets the mode the umask gives (see :mod:`nst_helpers.files`).
 
     Parameters
     ----------
     image
-        ``1 x 3 x H x W`` (or ``3 x H x W``) tensor with values in [0, 1].
+        ``1 x 3 x H x W`` (or ``3 x H x W``) float tensor with values in [0, 1], or anything
+        :func:`load_image` takes (a NumPy array, a PIL image, ...). NaN or infinite values are refused.
     path
         Destination file; its folder must exist.
     overwrite
-        Replace an existing file (default: refuse with ``FileExistsError``).
+        Replace an existing file (default: refuse with :class:`~nst_helpers.errors.OutputExistsError`,
+        a ``FileExistsError``).
 
     Returns
     -------
     pathlib.Path
         The path written.
+
+    Raises
+    ------
+    OutputError
+        The path cannot be written (no folder, a folder, read-only, ...); nothing was written.
+    ParameterError
+        An unknown suffix, an image the format cannot store, or a non-finite image.
     """
-    path = Path(path).expanduser()
-    fmt = _SAVE_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ParameterError(
-            f"Cannot tell the image format from '{path.name}': use one of the suffixes "
-            f"{', '.join(sorted(_SAVE_FORMATS))}."
-        )
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"The folder '{path.parent}' does not exist; create it first.")
-    if path.exists() and not overwrite:
-        raise FileExistsError(
-            f"'{path}' already exists and was left untouched. Choose another name, or pass "
-            "overwrite=True (--force on the command line) to replace it."
-        )
+    path = check_output(path, overwrite=overwrite, probe=False)
+    if not (isinstance(image, torch.Tensor) and image.is_floating_point()):
+        image = load_image(image)  # arrays, PIL images, integer tensors: by the loader's dtype rule
     pil = to_pil(image)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pil.save(fh, format=fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-        os.chmod(tmp, _mode_for(path))  # mkstemp makes 0600; a saved picture gets the usual mode
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # fails if path appeared meanwhile: never clobbers
-            except FileExistsError:
-                raise FileExistsError(f"'{path}' appeared while saving and was left untouched.") from None
-            except OSError:  # file systems without hard links
-                if path.exists():
-                    raise FileExistsError(f"'{path}' already exists and was left untouched.") from None
-                os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    check_fits_format(path, pil.height, pil.width)
+    return write_atomically(pil, path, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- showing

@@ -1,4 +1,4 @@
-r"""The losses of neural style transfer: content, style (Gram matrices) and total variation.
+r"""The losses of neural style transfer: content, style (Gram matrices) and a smoothness term on G.
 
 Notation (Gatys et al. 2016): a layer :math:`l` has :math:`N_l` feature maps,
 each of size :math:`M_l = H_l W_l`. Its response to an image is the matrix
@@ -145,10 +145,13 @@ class StyleLoss(nn.Module):
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
-    """Smoothness of a ``B x 3 x H x W`` image in [0, 1]: the mean squared difference of neighbouring pixels.
+    """Smoothness term of a ``B x 3 x H x W`` image in [0, 1]: the mean squared difference of neighbouring pixels.
 
-    A quadratic smoothness prior on G (0 for a flat image), often called "total variation" in NST code,
-    although true TV is the mean *absolute* difference; returns a 0-d tensor.
+    ``mean((G[i+1, j] - G[i, j])**2) + mean((G[i, j+1] - G[i, j])**2)``, a 0-d tensor (0 for a flat image).
+    This is a quadratic smoothness penalty, often called "total variation" (TV) in style-transfer code, hence
+    the names ``tv_loss`` and ``tv_weight``; true TV is the L1 version, the mean *absolute* difference. The
+    squared form is smooth (easy for L-BFGS) but prefers blurred edges to sharp ones: spreading an edge over
+    k pixels divides it by k, while TV stays the same (lecture 07).
     """
     dh = image[..., 1:, :] - image[..., :-1, :]
     dw = image[..., :, 1:] - image[..., :, :-1]

@@ -85,14 +85,33 @@ def check_layer_names(names, role: str = "layer") -> list[str]:
     names = list(names)
     for n in names:
         if n not in _INDEX:
-            hint = ""
-            if isinstance(n, str) and n.lower().startswith(("conv_", "relu_", "block")):
-                hint = (" Names like 'conv_4' (PyTorch tutorial) or 'block4_conv2' (Keras) are not used "
-                        "here: write 'conv4_2' / 'relu4_2' (block 4, convolution 2).")
+            hint = _foreign_name_hint(n) if isinstance(n, str) else ""
             raise LayerNameError(
                 f"Unknown {role} {n!r}.{hint} Valid VGG19 layer names are: {', '.join(LAYER_NAMES)}."
             )
     return names
+
+
+def _foreign_name_hint(name: str) -> str:
+    """A hint for layer names of other code: the PyTorch tutorial's ``conv_K`` / ``relu_K``, Keras' ``blockB_convK``."""
+    low = name.lower()
+    kind, _, number = low.partition("_")
+    if kind in ("conv", "relu") and number.isdigit() and 1 <= int(number) <= len(CONV_LAYERS):
+        ours = CONV_LAYERS[int(number) - 1]
+        if kind == "relu":
+            ours = "relu" + ours[4:]
+        return (f" The PyTorch tutorial's {name!r} counts {'convolutions' if kind == 'conv' else 'ReLUs'} through "
+                f"the whole network: it is our {ours!r} (number {number} of 16). The paper's content "
+                "layer conv4_2 is 'relu4_2' here (Caffe's ReLU works in place, so the paper's conv4_2 is the "
+                "tensor after the ReLU).")
+    if low.startswith("block") and "_conv" in low:
+        block, _, conv = low[5:].partition("_conv")
+        ours = f"relu{block}_{conv}" if f"relu{block}_{conv}" in _INDEX else "reluB_K"
+        return (f" Keras' 'blockB_convK' layers include their ReLU: write {ours!r} (or 'conv{ours[4:]}' for the "
+                "output before the ReLU).")
+    if kind in ("conv", "relu", "block"):
+        return " Write names like 'conv4_2' / 'relu4_2' (block 4, convolution 2)."
+    return ""
 
 
 def layer_index(name: str) -> int:
@@ -181,6 +200,15 @@ def _file_state_dict(path: Path) -> dict[str, torch.Tensor]:
         ) from None
     if not isinstance(state, dict):
         raise WeightsError(f"'{path}' holds a {type(state).__name__}, not a state dict.")
+    odd = [k for k, v in state.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if odd:
+        raise WeightsError(f"'{path}' is not a state dict of VGG19 weights: its keys must be layer names (strings) "
+                           f"with tensors as values, but it has {odd[:3]!r}. Save one with "
+                           "torch.save(model.features.state_dict(), path).")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise WeightsError(f"'{path}' has NaN or infinite weights in {bad[:3]}; every loss would be NaN. Use "
+                           "weights from a finished training, or weights='caffe'.")
     if any(k.startswith("features.") for k in state):
         state = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
     # a state dict saved from load_vgg19() itself has our layer names ("conv1_1.weight")
@@ -250,6 +278,7 @@ def load_vgg19(
         state = _torchvision_state_dict()
     elif isinstance(weights, (str, os.PathLike)) and (
         isinstance(weights, os.PathLike) or os.sep in str(weights) or str(weights).endswith((".pt", ".pth", ".bin"))
+        or os.path.isfile(os.path.expanduser(weights))  # a file without a suffix
     ):
         state = _file_state_dict(Path(weights).expanduser())
     else:

@@ -33,7 +33,7 @@ PAPER = dict(progress=False, size=None, style_layer_weights="equal", tv_weight=0
     (dict(content_layers=[]), "no content layers"),
     (dict(every=0), "every must be a whole number >= 1"),
     (dict(clamp_every=0), "clamp_every must be a whole number >= 1"),
-    (dict(seed=1.5), "seed must be a whole number"),
+    (dict(seed=1.5), "seed must be None or a whole number"),
     (dict(precision="float16"), "Unknown precision"),
 ])
 def test_bad_values_are_refused_when_the_config_is_made(changes, pattern):

@@ -46,6 +46,10 @@ def test_load_pil_array_and_tensor_sources():
 @pytest.mark.parametrize("mode", ["L", "1", "P", "CMYK", "LA", "RGBA", "I;16", "I", "F", "YCbCr"])
 def test_image_modes_become_rgb(tmp_path, mode):
     img = Image.new("RGB", (16, 12), (200, 100, 50)).convert(mode)
+    if mode == "F":  # float32 by the dtype rule: values in [0, 1] (Pillow's conversion keeps 0..255)
+        with pytest.raises(ImageLoadError, match="Divide by 255"):
+            load_image(img)
+        img = Image.fromarray(np.asarray(img) / 255)
     _check(load_image(img), (12, 16))
 
 
