@@ -40,6 +40,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK = "05_alpha_beta.ipynb"
+UNCHANGED = "00_the_task.ipynb"  # opened as committed: opening it must not modify it
 
 if os.environ.get("NST_SKIP_BROWSER") == "1":
     pytest.skip("NST_SKIP_BROWSER=1 is set", allow_module_level=True)
@@ -88,8 +89,8 @@ def lab(tmp_path_factory):
     for cell in nb.cells:  # a fresh notebook, as a student opens it after `git clone`: no stale widget views
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / NOTEBOOK)
+    shutil.copyfile(REPO / "notebooks" / UNCHANGED, root / UNCHANGED)  # byte for byte, outputs and all
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     for var, sub in (("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"),
@@ -180,13 +181,18 @@ def _beta_in(text: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _launch(pw, tmp_path, height: int):
+    """Debian's Chromium, headless, with a fresh profile under ``tmp_path``."""
+    return pw.chromium.launch_persistent_context(
+        user_data_dir=str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+        args=CHROMIUM_ARGS, viewport={"width": 1400, "height": height})
+
+
 def test_explorer_in_jupyterlab(lab, tmp_path):
     ARTIFACTS.mkdir(exist_ok=True)
     console: list[str] = []
     with sync_api.sync_playwright() as pw:
-        ctx = pw.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1500})
+        ctx = _launch(pw, tmp_path, height=1500)
         try:
             page = ctx.pages[0] if ctx.pages else ctx.new_page()
             page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
@@ -267,3 +273,27 @@ def test_explorer_in_jupyterlab(lab, tmp_path):
             ctx.close()
     (ARTIFACTS / "explorer_browser.json").write_text(json.dumps({"console_errors": console[-30:]}, indent=1))
     shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+
+
+def test_opening_a_committed_lecture_does_not_modify_it(lab, tmp_path):
+    """JupyterLab marks a notebook modified (and autosave rewrites it) if its kernelspec is not the installed one."""
+    before = (lab["root"] / UNCHANGED).read_bytes()
+    with sync_api.sync_playwright() as pw:
+        ctx = _launch(pw, tmp_path, height=1000)
+        try:
+            page = ctx.pages[0] if ctx.pages else ctx.new_page()
+            page.goto(f"{lab['base']}/lab/tree/{UNCHANGED}?token={lab['token']}", timeout=90_000)
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=90_000)
+            deadline = time.monotonic() + 90
+            while "| Idle" not in str(page.locator(".jp-StatusBar-Widget").all_inner_texts()):
+                assert not page.locator(".jp-Dialog").count(), (
+                    "JupyterLab asked for a kernel: the notebook's kernelspec is not the installed one")
+                assert time.monotonic() < deadline, "the kernel did not become idle within 90 s"
+                time.sleep(0.25)
+            page.wait_for_timeout(3000)             # kernel info arrives; metadata updates would happen now
+            tab = page.locator(".lm-TabBar-tab", has_text=UNCHANGED).first
+            assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), (
+                f"opening {UNCHANGED} marked it modified: compare its metadata with the installed kernelspec")
+        finally:
+            ctx.close()
+    assert (lab["root"] / UNCHANGED).read_bytes() == before

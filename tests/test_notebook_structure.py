@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-EXPECTED = ["00", "01", "02", "03", "04", "05", "06"]
+EXPECTED = ["00", "01", "02", "03", "04", "05", "06", "07"]
 
 
 def test_the_lecture_sequence_is_complete():

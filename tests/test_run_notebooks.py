@@ -57,3 +57,25 @@ def test_a_run_states_its_time_normalises_metadata_and_replaces_widgets(tmp_path
     assert again.cells[1].outputs == outputs and again.metadata["nst"]["run_time"]["full_s"] == timing["full_s"]
     assert "quick_s" in again.metadata["nst"]["run_time"] and "not measured" not in again.cells[0].source
 
+
+def test_the_kernelspec_is_what_make_install_registers():
+    """Opening a lecture must not change it: its kernelspec must be the one the Makefile installs."""
+    tool = _tool()
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"--name {tool.KERNELSPEC['name']}" in makefile and "--display-name" not in makefile, (
+        "the Makefile must register ipykernel's own kernelspec (name python3, display name 'Python 3 (ipykernel)')")
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "homework").rglob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.metadata.get("kernelspec") == tool.KERNELSPEC, f"{path.name}: kernelspec {nb.metadata.get('kernelspec')}"
+
+
+def test_committed_lectures_hold_no_live_widget_references():
+    tool = _tool()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                assert tool.WIDGET_MIME not in data, f"{path.name} cell {i}: a widget view (shows 'model not found')"
+                assert not str(data.get("text/plain", "")).startswith(("interactive(", "VBox(", "HBox(")), (
+                    f"{path.name} cell {i}: the raw text of a widget")
