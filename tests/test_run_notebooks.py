@@ -66,7 +66,8 @@ def test_the_kernelspec_is_what_make_install_registers():
         "the Makefile must register ipykernel's own kernelspec (name python3, display name 'Python 3 (ipykernel)')")
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "homework").rglob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        assert nb.metadata.get("kernelspec") == tool.KERNELSPEC, f"{path.name}: kernelspec {nb.metadata.get('kernelspec')}"
+        found = nb.metadata.get("kernelspec")
+        assert found == tool.KERNELSPEC, f"{path.name}: kernelspec {found}"
 
 
 def test_committed_lectures_hold_no_live_widget_references():
