@@ -27,6 +27,10 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade "pip>=23.1"
 	$(PY) -m pip install -e ".[test,notebooks,docs]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
+	@# widgets keep their state when a notebook is saved: reopened, a run's widgets show, not "model not found"
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	printf '%s\n' '{"@jupyter-widgets/jupyterlab-manager:plugin": {"saveState": true}}' \
+	  > $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -76,3 +76,16 @@ def test_make_lab_opens_working_copies_and_never_overwrites_them(tmp_path):
     homework = sorted(p.name for p in (ROOT / "homework").glob("hw*.ipynb"))
     assert sorted(p.name for p in work.iterdir()) == sorted(lectures + homework)
     assert (work / lectures[1]).read_bytes() == (ROOT / "notebooks" / lectures[1]).read_bytes()
+
+
+def test_jupyterlab_saves_widget_state_so_a_reopened_run_shows_its_widgets():
+    """Reopened after a run, a notebook's widgets must show, not "Error displaying widget: model not found"."""
+    import json
+    import sys
+
+    assert "overrides.json" in (ROOT / "Makefile").read_text()
+    installed = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    if not installed.is_file():
+        pytest.skip(f"{installed} is written by `make install`; this environment was installed another way")
+    settings = json.loads(installed.read_text())
+    assert settings["@jupyter-widgets/jupyterlab-manager:plugin"]["saveState"] is True
