@@ -353,10 +353,8 @@ def load_image(src: ImageSource, size: int | None = None, *, max_size: int | Non
                 f"Cannot load an image from a {type(src).__name__}; pass a file path, the bytes of an "
                 "image file, a PIL image, a NumPy array or a tensor."
             )
-    tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0)
-    if not torch.isfinite(tensor).all():
-        raise ImageLoadError(f"{name} contains NaN or infinite values; an image needs finite pixels.")
-    tensor = tensor.clamp(0.0, 1.0)
+    # every path above applied the dtype rule (_to_unit refuses NaN and inf), so the values are finite
+    tensor = torch.from_numpy(np.ascontiguousarray(arr)).permute(2, 0, 1).unsqueeze(0).clamp(0.0, 1.0)
     h, w = tensor.shape[-2:]
     if size is None and max_size is not None and max(h, w) > max_size:
         size = max_size

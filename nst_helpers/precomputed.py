@@ -35,11 +35,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from .errors import ParameterError
 from .history import History
-from .images import IMAGES_DIR
+from .images import IMAGES_DIR, load_image, to_pil
 
 __all__ = ["RESULTS_DIR", "live_mode", "precomputed", "load_results", "save_results"]
 
@@ -82,15 +81,13 @@ def precomputed(name: str, keys: Sequence[Hashable], run: Callable[[Hashable], o
 # ----------------------------------------------------------------------------------------------- storage
 
 def _png(image: torch.Tensor) -> np.ndarray:
-    array = (image.detach().float().cpu()[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", optimize=True)
+    to_pil(image.detach().float().cpu()).save(buffer, format="PNG", optimize=True)
     return np.frombuffer(buffer.getvalue(), dtype=np.uint8)
 
 
 def _unpng(data: np.ndarray) -> torch.Tensor:
-    array = np.asarray(Image.open(io.BytesIO(data.tobytes())).convert("RGB"), dtype=np.float32) / 255
-    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
+    return load_image(data.tobytes())
 
 
 def _is_image(value: object) -> bool:

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 from nbclient import NotebookClient
@@ -50,16 +51,11 @@ def make(notebook: Path, folder: Path | None = None) -> list[Path]:
     folder = folder or RESULTS
     nb = nbformat.read(notebook, as_version=4)
     with tempfile.TemporaryDirectory(prefix="nst_results_") as tmp:
-        saved = {k: os.environ.get(k) for k in ("NST_LIVE", "NST_RESULTS_OUT", "NST_QUICK")}
-        os.environ.update(NST_LIVE="1", NST_RESULTS_OUT=tmp)   # the kernel inherits them
-        os.environ.pop("NST_QUICK", None)
-        try:
+        with mock.patch.dict(os.environ, NST_LIVE="1", NST_RESULTS_OUT=tmp):  # the kernel inherits them;
+            os.environ.pop("NST_QUICK", None)                                  # all restored afterwards
             client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3", allow_errors=False,
                                     resources={"metadata": {"path": str(notebook.parent.resolve())}})
             client.execute()
-        finally:
-            for key, value in saved.items():
-                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
         made = sorted(Path(tmp).glob("*.npz"))
         wrong = [p.name for p in made if not p.name.startswith(prefix(notebook) + "_")]
         if wrong:
