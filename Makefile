@@ -25,7 +25,7 @@ $(PY):
 # Re-installs only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade "pip>=23.1"
-	$(PY) -m pip install -e ".[test,notebooks,docs]"
+	$(PY) -m pip install -e ".[test,notebooks,docs,grading,fetch]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
 	@# widgets keep their state when a notebook is saved: reopened, a run's widgets show, not "model not found"
 	mkdir -p $(VENV)/share/jupyter/lab/settings
