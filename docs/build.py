@@ -27,6 +27,7 @@ sphinx-build.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import json
 import os
@@ -136,6 +137,7 @@ def copy_notebook(tree: SourceTree, source: Path, rel: str, originals: str, publ
     """The untouched notebook for download, and the page's copy: static widgets, links relinked."""
     tree.copy(source, f"{originals}/{rel}")
     nb = static_widget_outputs(json.loads(source.read_text(encoding="utf-8")))
+    nb["cells"] = [c for c in nb.get("cells", []) if not is_launch_cell(c)]
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
             cell["source"] = strip_test_markers(cell["source"])
@@ -143,6 +145,24 @@ def copy_notebook(tree: SourceTree, source: Path, rel: str, originals: str, publ
             text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
             cell["source"] = relink(text, rel, rel, published)
     tree.write(rel, json.dumps(nb, ensure_ascii=False, indent=1))
+
+
+def is_launch_cell(cell: dict) -> bool:
+    """A cell stamped by ``tools/stamp_launch_links.py`` (Colab/Binder badges or the Colab setup cell).
+
+    Pages leave them out: the badge pictures would load from colab.research.google.com and mybinder.org,
+    and the setup cell only matters on Colab. The page's banner offers the same links as plain text
+    (``docs/conf.py``), and the downloadable original keeps both cells.
+    """
+    return bool(cell.get("metadata", {}).get("nst", {}).get("launch"))
+
+
+BADGE_RE = re.compile(r"\[!\[(?P<alt>[^\]]*)\]\([^)\s]+\)\]\((?P<target>[^)\s]+)\)")
+
+
+def badges_as_links(text: str) -> str:
+    """``[![Open In Colab](badge.svg)](url)`` -> ``[Open In Colab](url)``: the link stays, the remote picture goes."""
+    return BADGE_RE.sub(lambda m: f"[{m.group('alt')}]({m.group('target')})", text)
 
 
 LINK_RE = re.compile(r"(?<!!)\[(?P<text>[^\]\n]*)\]\((?P<target>[^)\s]+)(?P<title>\s+\"[^\"]*\")?\)")
@@ -223,20 +243,36 @@ def gallery_page(tree: SourceTree, root: Path) -> str | None:
     return "gallery"
 
 
-def api_page(tree: SourceTree, root: Path, conf: dict) -> str:
-    """Write ``api.rst``: one section per module of ``API_MODULES`` (+ optional ones present)."""
+def api_modules(root: Path, conf: dict) -> list[str]:
+    """The modules on the API page, in order: ``API_MODULES`` and the optional ones whose file exists."""
     modules = list(conf["API_MODULES"])
-    modules += [m for m in conf["API_OPTIONAL_MODULES"] if (root / "nst_helpers" / f"{m}.py").is_file()]
+    return modules + [m for m in conf["API_OPTIONAL_MODULES"] if (root / "nst_helpers" / f"{m}.py").is_file()]
+
+
+ROLE_RE = re.compile(r":[a-z]+(?::[a-z]+)?:`~?([^`<]*?)(?:\s*<[^>]*>)?`")
+
+
+def module_summary(root: Path, name: str) -> str:
+    """The first sentence of a module's docstring (read without importing it), as plain reST."""
+    tree = ast.parse((root / "nst_helpers" / f"{name}.py").read_text(encoding="utf-8"))
+    paragraph = " ".join((ast.get_docstring(tree) or "").split("\n\n")[0].split())
+    sentence = re.split(r"(?<=\.)\s+(?=[A-Z])", paragraph, maxsplit=1)[0]
+    return ROLE_RE.sub(lambda m: f"``{m.group(1).strip()}``", sentence)
+
+
+def api_page(tree: SourceTree, root: Path, conf: dict) -> str:
+    """Write ``api.rst``: a list of the modules, then one section per module (both from :func:`api_modules`)."""
+    modules = api_modules(root, conf)
     lines = [
         "API reference", "=============", "",
-        "Generated from the docstrings of the package the notebooks import. Everything listed under",
-        "``nst_helpers`` can also be imported from the package itself, e.g.",
-        "``from nst_helpers import run_style_transfer``.", "",
-        ".. automodule:: nst_helpers", "   :no-members:", "",
+        "Generated from the docstrings of the package the notebooks import. Everything the package exports",
+        "can also be imported from ``nst_helpers`` itself, e.g. ``from nst_helpers import run_style_transfer``.",
+        f"The {len(modules)} modules, one idea each:", "",
     ]
+    lines += [f"* :ref:`api-{name}`: {module_summary(root, name)}" for name in modules] + [""]
     for name in modules:
         title = f"``nst_helpers.{name}``"
-        lines += [title, "-" * len(title), "", f".. automodule:: nst_helpers.{name}", ""]
+        lines += [f".. _api-{name}:", "", title, "-" * len(title), "", f".. automodule:: nst_helpers.{name}", ""]
         if name == "cli":
             help_text = cli_help()
             if help_text:
@@ -325,7 +361,7 @@ def assemble(src: Path, root: Path = ROOT) -> SourceTree:
     published = published_files(root)
     tree = SourceTree(src)
     tree.write(MARKER, "Assembled by docs/build.py: every file here is rewritten or deleted by the next build.\n")
-    readme = link_lectures((root / "README.md").read_text(encoding="utf-8"), root)
+    readme = badges_as_links(link_lectures((root / "README.md").read_text(encoding="utf-8"), root))
     tree.write("readme.md", relink(readme, "README.md", "readme.md", published))
     for f in images(root):
         tree.copy(f, f.relative_to(root).as_posix())

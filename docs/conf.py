@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import runpy
 import sys
 from pathlib import Path
 
@@ -41,8 +42,8 @@ LECTURE_HOMEWORK: dict[str, list[str]] = {
 
 #: Modules of ``nst_helpers`` on the API page, in this order.
 API_MODULES: list[str] = [
-    "images", "files", "vgg", "losses", "model", "config", "transfer", "history", "runtime", "guided", "color", "pyramid",
-    "quality", "plotting", "precomputed", "errors", "cli",
+    "images", "files", "vgg", "losses", "model", "config", "transfer", "history", "runtime", "guided", "color",
+    "pyramid", "quality", "plotting", "precomputed", "paintings", "errors", "cli",
 ]
 #: Modules added to the API page only when their file exists at build time.
 API_OPTIONAL_MODULES: list[str] = ["explorer", "viewer", "widgets", "homework"]
@@ -53,6 +54,17 @@ OPTIONAL_REMOTE_RESOURCES: dict[str, str] = {}
 
 #: Where ``build.py`` puts the untouched notebooks that the pages offer for download.
 ORIGINALS = "_originals"
+
+#: Colab and Binder links of each notebook page: made from ``[project.urls] Repository`` of pyproject.toml by
+#: the same code that stamps the notebooks' badges (``tools/stamp_launch_links.py``), so they always agree.
+#: They are plain links: nothing is loaded from those sites (the badge pictures stay out of the pages).
+_LAUNCH = runpy.run_path(str(ROOT / "tools" / "stamp_launch_links.py"))
+REPOSITORY_URL: str = _LAUNCH["repository_url"](ROOT / "pyproject.toml")
+
+
+def launch_links(path: str) -> dict[str, str]:
+    """``{"colab": url, "binder": url}`` of the notebook at ``path`` (from the repository root)."""
+    return _LAUNCH["launch_links"](REPOSITORY_URL, path)
 
 # --------------------------------------------------------------------------- project
 
@@ -172,6 +184,18 @@ def _row(label: str | None, *parts: nodes.Node) -> nodes.paragraph:
     return para
 
 
+def _launch_row(path: str) -> nodes.paragraph:
+    """"Run it online: Open in Colab · Launch Binder" for the notebook at ``path`` in the repository."""
+    links = launch_links(path)
+    parts: list[nodes.Node] = []
+    for key, label in (("colab", "Open in Colab"), ("binder", "Launch Binder")):
+        parts += [nodes.Text(" ")] if parts else []
+        ref = nodes.reference(label, label, refuri=links[key], classes=["nst-launch", f"nst-launch-{key}"])
+        parts.append(ref)
+    parts.append(nodes.Text(" (Colab: a free GPU, run the first cell; Binder: CPU only, a few minutes to start)"))
+    return _row("Run it online:", *parts)
+
+
 def _banner(app, docname: str) -> nodes.Element | None:
     """The box under a lecture or homework title: its notebook, and the pages it belongs with."""
     srcdir = Path(app.srcdir)
@@ -180,6 +204,7 @@ def _banner(app, docname: str) -> nodes.Element | None:
     if folder == "notebooks":
         rows.append(_row("Notebook:", _download(f"{stem}.ipynb", f"/{ORIGINALS}/notebooks/{stem}.ipynb"),
                          nodes.Text(" (download it to run the cells in Jupyter)")))
+        rows.append(_launch_row(f"notebooks/{stem}.ipynb"))
         for name in LECTURE_HOMEWORK.get(stem, []):
             page = srcdir / "homework" / name
             if not page.is_file():
@@ -194,6 +219,7 @@ def _banner(app, docname: str) -> nodes.Element | None:
     elif folder == "homework" and (srcdir / ORIGINALS / "homework" / f"{stem}.ipynb").is_file():
         rows.append(_row("Notebook:", _download(f"{stem}.ipynb", f"/{ORIGINALS}/homework/{stem}.ipynb"),
                          nodes.Text(" (download it to work on it in Jupyter)")))
+        rows.append(_launch_row(f"homework/{stem}.ipynb"))
         links: list[nodes.Node] = []
         for lec, names in LECTURE_HOMEWORK.items():
             page = srcdir / "notebooks" / f"{lec}.ipynb"

@@ -17,6 +17,7 @@ module              idea
 ``color``           colour preservation (lecture 06)
 ``pyramid``         coarse-to-fine (lecture 07)
 ``quality``         three numbers for a render: style ratio, content loss, speckle
+``paintings``       the classic paintings, downloaded on request and checked by hash (optional)
 ``plotting``        feature maps, Gram matrices, loss curves, image grids
 ``explorer``        the alpha/beta explorer's session: runs, cache, cancel (no widgets)
 ``widgets``         the explorer's and the step-through's views (ipywidgets)
@@ -28,6 +29,7 @@ module              idea
 
 from .config import TransferConfig
 from .errors import (
+    DownloadError,
     ImageLoadError,
     ImageTooSmallError,
     LayerNameError,
@@ -74,6 +76,7 @@ __all__ = [
     "DEFAULT_STEPS",
     "DEFAULT_STYLE_LAYERS",
     "DEFAULT_TV_WEIGHT",
+    "DownloadError",
     "History",
     "ImageLoadError",
     "ImageTooSmallError",

@@ -167,7 +167,8 @@ class TransferConfig:
     every: int = _option(10, "snapshot and callback interval, in evaluations (never changes G)", cli=False)
     clamp_every: int = _option(10, "evaluations between clamps of G to [0, 1] (the optimiser's call length)",
                                type=int)
-    device: str | torch.device = _option("cpu", "'cpu', 'cuda', 'cuda:N', 'mps' or 'auto'")
+    device: str | torch.device | None = _option(None, "'cpu', 'cuda', 'cuda:N', 'mps' or 'auto' (default: "
+                                                "$NST_DEVICE if set, else 'cpu'; the image then comes back on the CPU)")
     precision: str = _option("float32", "'float32' (the textbook computation), 'bfloat16' or 'auto' "
                              "(bfloat16 and channels-last where fast)", choices=PRECISIONS)
     progress: bool = _option(True, "show a progress bar", cli=False)

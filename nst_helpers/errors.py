@@ -22,6 +22,9 @@ error                         raised for
 :class:`OutputError`          an output path that cannot be written (no folder, a
                               folder, an input file, read-only, name too long)
 :class:`OutputExistsError`    an output file that exists (``overwrite=False``)
+:class:`DownloadError`        an optional download that cannot happen: no network,
+                              a file that fails its pinned hash, or the optional
+                              downloader (``pooch``) not installed
 ============================  =====================================================
 """
 
@@ -37,6 +40,7 @@ __all__ = [
     "ResourceError",
     "OutputError",
     "OutputExistsError",
+    "DownloadError",
 ]
 
 
@@ -78,3 +82,6 @@ class OutputError(NSTError, OSError):
 class OutputExistsError(OutputError, FileExistsError):
     """The output file exists and ``overwrite`` was not asked for; the file is left untouched."""
 
+
+class DownloadError(NSTError, OSError):
+    """An optional download failed or cannot start; the message says why and how to do without it."""

@@ -8,34 +8,71 @@ bfloat16, NCHW or channels-last). The algorithm in :mod:`nst_helpers.transfer` a
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from dataclasses import dataclass
 
 import torch
 
 from .errors import ParameterError, ResourceError
 
-__all__ = ["PRECISIONS", "Runtime", "bf16_is_fast", "check_device", "out_of_memory_as_resource_error",
-           "progress_bar", "resolve_device", "resolve_precision"]
+__all__ = ["DEVICE_ENV", "PRECISIONS", "Runtime", "bf16_is_fast", "check_device", "default_device",
+           "out_of_memory_as_resource_error", "progress_bar", "resolve_device", "resolve_precision",
+           "return_freed_memory", "use_gpu_when_available"]
 
 #: Arithmetic of the forward pass: ``"float32"`` (the textbook computation), ``"bfloat16"`` (autocast: the
 #: convolutions and Gram products in bfloat16, the optimiser in float32), or ``"auto"`` (see :func:`resolve_precision`).
 PRECISIONS = ("float32", "bfloat16", "auto")
 
 
+#: Environment variable with the device of every run that names none (``device=None``, the default of
+#: :class:`~nst_helpers.config.TransferConfig`); unset: ``"cpu"``. The Colab setup cell of the notebooks
+#: sets it to ``"auto"`` through :func:`use_gpu_when_available`.
+DEVICE_ENV = "NST_DEVICE"
+
+
+def default_device() -> str:
+    """The device of a run that names none: ``$NST_DEVICE`` if set (e.g. ``"auto"``), else ``"cpu"``.
+
+    Read at every call, so setting the variable in a running notebook takes effect for the next run.
+    Without it nothing changes: runs stay on the CPU, where the lectures' results were computed.
+    """
+    return os.environ.get(DEVICE_ENV, "").strip() or "cpu"
+
+
+def use_gpu_when_available() -> torch.device:
+    """Make runs that name no device use ``"auto"`` (a CUDA GPU, else Apple's MPS, else the CPU); return it.
+
+    What the notebooks' setup cell calls on Google Colab, the one source of that choice. It sets
+    :data:`DEVICE_ENV` for this process (and the processes it starts); precision stays ``"float32"``,
+    the textbook computation. Explicit ``device=...`` arguments are not affected. A run without a
+    device of its own still returns its image on the CPU (see
+    :func:`~nst_helpers.transfer.run_style_transfer`), so a notebook's other CPU tensors mix with it.
+    """
+    os.environ[DEVICE_ENV] = "auto"
+    return resolve_device("auto")
+
+
 def _mps_available() -> bool:
     return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
 
 
-def check_device(device: str | torch.device | None) -> str | torch.device:
-    """``device`` unchanged if :func:`resolve_device` can resolve it here, else a ParameterError."""
+def check_device(device: str | torch.device | None) -> str | torch.device | None:
+    """``device`` unchanged if :func:`resolve_device` can resolve it here, else a ParameterError.
+
+    ``None`` (no choice: :func:`default_device` at run time) stays ``None``; the default is checked too.
+    """
     resolve_device(device)
-    return "cpu" if device is None else device
+    return device
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or ``"auto"`` (CUDA, else MPS, else CPU)."""
+    """``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or ``"auto"`` (CUDA, else MPS, else CPU).
+
+    ``None`` means :func:`default_device`.
+    """
     if device is None:
-        return torch.device("cpu")
+        device = default_device()
     name = device.type if isinstance(device, torch.device) else str(device).lower()
     if name == "auto":
         if torch.cuda.is_available():
@@ -94,6 +131,8 @@ class Runtime:
         the lectures reproduce exactly.
         """
         dev = resolve_device(device)
+        if dev.type == "cpu":
+            return_freed_memory()
         bf16 = resolve_precision(precision, dev) == "bfloat16"
         return cls(dev, bf16, precision != "float32" and dev.type in ("cpu", "cuda"))
 
@@ -139,3 +178,35 @@ def progress_bar(total: int, enabled: bool, desc: str = "style transfer"):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not enabled, desc=desc, unit="eval", leave=True)
+
+
+#: Set to ``0`` to keep the C library's default memory behaviour (see :func:`return_freed_memory`).
+LEAN_MEMORY_ENV = "NST_LEAN_MEMORY"
+_LEAN_DONE: list[bool] = []
+
+
+def return_freed_memory(threshold_kb: int = 128) -> bool:
+    """Let the C library hand buffers of ``threshold_kb`` KB and more back to the system as soon as they are freed.
+
+    An evaluation allocates and frees the network's activations (tens to hundreds of MB). By default,
+    glibc raises its threshold for such buffers after the first few are freed and then keeps them on its
+    heap, where they fragment: a process's memory grows by the size of a few evaluations and is never
+    given back (measured: a 256 px run peaks about 80 MB higher). With a fixed threshold, each buffer is
+    a mapping of its own, returned when freed. On a JupyterHub, that is memory 30 kernels do not hold.
+    Linux with glibc only, once per process, unless ``$NST_LEAN_MEMORY`` is ``0``; returns whether it
+    is in effect. The speed cost (fresh pages for each evaluation) is measured by benchmarks/bench_speed.py.
+    """
+    if _LEAN_DONE:
+        return _LEAN_DONE[0]
+    done = False
+    if os.environ.get(LEAN_MEMORY_ENV, "1").strip() != "0" and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL("libc.so.6")
+            m_mmap_threshold = -3  # mallopt's parameter number in glibc's malloc.h
+            done = bool(libc.mallopt(m_mmap_threshold, int(threshold_kb * 1024)))
+        except (OSError, AttributeError):  # musl, another C library: leave it alone
+            done = False
+    _LEAN_DONE.append(done)
+    return done

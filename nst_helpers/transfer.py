@@ -77,7 +77,9 @@ def optimize(G0: torch.Tensor, model: torch.nn.Module, content_losses: Sequence[
     Snapshots and the callback (every ``config.every`` evaluations) never change what is computed.
     Returns the best evaluated G (clamped) and the :class:`~nst_helpers.history.History`.
     """
-    runtime = runtime or Runtime.for_settings(config.device, config.precision)
+    if runtime is None:  # no device chosen: where the model is (the caller built it there)
+        device = config.device if config.device is not None else _model_device(model)
+        runtime = Runtime.for_settings(device, config.precision)
     steps = config.steps if steps is None else steps
     alpha, beta, tv_weight = config.alpha, config.beta, config.tv_weight
     G = G0.to(runtime.device).requires_grad_(True)
@@ -118,6 +120,13 @@ def optimize(G0: torch.Tensor, model: torch.nn.Module, content_losses: Sequence[
             history.stopped = "interrupted"
             print(f"Interrupted after {history.steps} of {steps} evaluations; returning the best G so far.")
     return _finish(G, history, recorder, best, time.perf_counter() - start)
+
+
+def _model_device(model: torch.nn.Module) -> torch.device | None:
+    tensor = next(iter(model.parameters()), None)
+    if tensor is None:
+        tensor = next(iter(model.buffers()), None)
+    return tensor.device if tensor is not None else None
 
 
 def optimizer_call(optimizer: torch.optim.Optimizer, closure: Callable, n: int, G: torch.Tensor,
@@ -318,7 +327,9 @@ def run_style_transfer(content: ImageSource, style: ImageSource | Sequence[Image
     Returns
     -------
     G : torch.Tensor
-        ``1 x 3 x H x W`` in [0, 1] on ``device``: the evaluated image with the lowest loss (normally the last one).
+        ``1 x 3 x H x W`` in [0, 1]: the evaluated image with the lowest loss (normally the last one). On
+        ``device`` if one was given; without one (the default: ``$NST_DEVICE``, else the CPU) on the CPU,
+        wherever it was computed, so that it mixes with the caller's CPU tensors.
     history : History
         Loss curves, snapshots and why the run stopped, if it stopped early.
 
@@ -334,10 +345,11 @@ def run_style_transfer(content: ImageSource, style: ImageSource | Sequence[Image
     C, sides = content_and_sides(content, config)
     stage = functools.partial(transfer_once, styles=styles, config=config)
     if sides is None:
-        return stage(C, steps=config.steps, init=config.init, callback=callback)
-    G, history = coarse_to_fine(C, sides, config.steps, config.init, stage, callback)
-    history.config = config
-    return G, history
+        G, history = stage(C, steps=config.steps, init=config.init, callback=callback)
+    else:
+        G, history = coarse_to_fine(C, sides, config.steps, config.init, stage, callback)
+        history.config = config
+    return (G.cpu() if config.device is None else G), history
 
 
 def _style_list(style) -> list:

@@ -306,6 +306,48 @@ def test_api_page_documents_the_public_functions(site):
     assert not unlisted, f"modules missing from API_MODULES in docs/conf.py: {unlisted}"
 
 
+def test_api_introduction_lists_the_documented_modules(site):
+    """The list at the top of the API page and its sections come from the same API_MODULES, in order."""
+    html = (site / "api.html").read_text(encoding="utf-8")
+    modules = BUILD["api_modules"](ROOT, CONF)
+    listed = re.findall(r'<li><p><a class="reference internal" href="#api-([\w]+)">', html)
+    sections = re.findall(r'id="module-nst_helpers\.(\w+)"', html)
+    assert listed == modules == sections, f"introduction {listed} vs sections {sections} vs API_MODULES {modules}"
+    assert f"The {len(modules)} modules" in html
+
+
+def test_api_page_list_follows_api_modules(tmp_path):
+    conf = {"API_MODULES": ["vgg", "images"], "API_OPTIONAL_MODULES": ["explorer", "no_such_module"]}
+    tree = BUILD["SourceTree"](tmp_path)
+    BUILD["api_page"](tree, ROOT, conf)
+    rst = (tmp_path / "api.rst").read_text()
+    assert re.findall(r"^\* :ref:`api-(\w+)`", rst, re.M) == ["vgg", "images", "explorer"]
+    assert re.findall(r"^\.\. automodule:: nst_helpers\.(\w+)", rst, re.M) == ["vgg", "images", "explorer"]
+    assert "The 3 modules" in rst and "VGG19, the frozen feature extractor" in rst
+
+
+def test_notebook_pages_offer_colab_and_binder(site):
+    """Plain links from pyproject's repository address; no badge picture and no Colab setup cell on the page."""
+    import tomllib
+
+    url = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"].rstrip("/")
+    owner_repo = url.removeprefix("https://github.com/")
+    pages_and_paths = [(site / "notebooks" / f"{nb.stem}.html", f"notebooks/{nb.name}") for nb in LECTURES]
+    pages_and_paths += [(site / "homework" / f"{nb.stem}.html", f"homework/{nb.name}")
+                        for nb in BUILD["homework_notebooks"]()]
+    for page, path in pages_and_paths:
+        links = {a.get("class", "").split()[1]: href for href, a in parse(page).links
+                 if "nst-launch" in a.get("class", "")}
+        expected = CONF["launch_links"](path)
+        assert links == {"nst-launch-colab": expected["colab"], "nst-launch-binder": expected["binder"]}, page.name
+        assert f"github/{owner_repo}/blob/main/{path}" in expected["colab"]
+        assert f"/v2/gh/{owner_repo}/main?labpath=" in expected["binder"]
+        text = page.read_text(encoding="utf-8")
+        assert "google.colab" not in text and "badge" not in text.lower(), f"{page.name} shows a launch cell"
+    readme = (site / "readme.html").read_text(encoding="utf-8")
+    assert f"https://colab.research.google.com/github/{owner_repo}/" in readme and "colab-badge.svg" not in readme
+
+
 def test_vendored_files_are_documented():
     notes = (DOCS / "_static" / "VENDORED.md").read_text(encoding="utf-8")
     for f in sorted((DOCS / "_static").rglob("*")):
