@@ -173,6 +173,37 @@ def test_gram_check_autograd_numpy_and_in_place():
     fails(hw.check_gram_matrix, in_place, "in place")
 
 
+def test_gram_check_view_that_ignores_the_batch():
+    def ignores_batch(f):  # right for B = 1, mixes the images of a batch
+        b, n, h, w = f.shape
+        x = f.view(n, -1)
+        return (x @ x.t() / (n * h * w)).unsqueeze(0)
+
+    msg = fails(hw.check_gram_matrix, ignores_batch, "batch is ignored", "features.view(N, -1)", "(B, N, H*W)")
+    assert "never fixed numbers" not in msg
+
+
+def test_gram_check_raw_errors_are_explained():
+    """.t() on a 3-D tensor and torch.mm on 4-D raise torch errors: the message says what the shapes must be."""
+    def t_on_3d(f):
+        b, n, h, w = f.shape
+        x = f.view(b, n, h * w)
+        return x @ x.t() / (n * h * w)
+
+    with pytest.raises(hw.CheckFailed) as info:
+        hw.check_gram_matrix(t_on_3d)
+    assert ".t() only transposes a 2-D matrix" in str(info.value) and ".transpose(1, 2)" in str(info.value)
+    assert isinstance(info.value.__cause__, RuntimeError)  # the original error stays chained
+    assert "read the error above" not in str(info.value)
+
+    def mm_on_4d(f):
+        b, n, h, w = f.shape
+        return torch.mm(f, f.transpose(2, 3)) / (n * h * w)
+
+    msg = fails(hw.check_gram_matrix, mm_on_4d, "torch.mm multiplies 2-D matrices only", "torch.bmm")
+    assert "read the error above" not in msg
+
+
 def test_gram_check_not_callable():
     fails(hw.check_gram_matrix, ref_gram(torch.ones(1, 2, 2, 2)), "expected a function")
 
@@ -338,6 +369,110 @@ def test_style_check_sum_over_entries():
     fails(hw.check_style_loss, Summed, "sum over the N x N entries", "N^2 = 9")
 
 
+class ContentBuffer(nn.Module):
+    """Correct: the target as a buffer (it moves with .to(device), is no parameter)."""
+
+    def __init__(self, target):
+        super().__init__()
+        self.register_buffer("target", target.detach().clone())
+
+    def forward(self, x):
+        self.loss = F.mse_loss(x, self.target)
+        return x
+
+
+def test_content_check_passes_a_buffer_target(capsys):
+    hw.check_content_loss(ContentBuffer)
+    assert "check_content_loss passed" in capsys.readouterr().out
+
+
+def test_loss_checks_reject_a_trainable_target():
+    class ParameterTarget(nn.Module):
+        def __init__(self, target):
+            super().__init__()
+            self.target = nn.Parameter(target)
+
+        def forward(self, x):
+            self.loss = F.mse_loss(x, self.target)
+            return x
+
+    fails(hw.check_content_loss, ParameterTarget, "trainable parameter", "nn.Parameter", "target.detach()")
+
+    class ParameterGram(nn.Module):
+        def __init__(self, target_features):
+            super().__init__()
+            self.target = nn.Parameter(ref_gram(target_features))
+
+        def forward(self, x):
+            self.loss = F.mse_loss(ref_gram(x), self.target)
+            return x
+
+    fails(hw.check_style_loss, ParameterGram, "trainable parameter", "nn.Parameter")
+
+    class RequiresGrad(nn.Module):
+        def __init__(self, target):
+            super().__init__()
+            self.target = target.detach().clone().requires_grad_()
+
+        def forward(self, x):
+            self.loss = F.mse_loss(x, self.target)
+            return x
+
+    fails(hw.check_content_loss, RequiresGrad, "requires grad", "target.detach()")
+
+
+def test_loss_checks_name_an_input_changed_in_place():
+    """The expected value comes from an untouched copy: the message names the in-place change, not the value."""
+    class SubtractsInPlace(nn.Module):
+        def __init__(self, target):
+            super().__init__()
+            self.target = target.detach()
+
+        def forward(self, input):
+            input -= self.target
+            self.loss = (input ** 2).mean()
+            return input
+
+    msg = fails(hw.check_content_loss, SubtractsInPlace, "changed its input in place", "input -= ...")
+    assert "loss value is wrong" not in msg
+
+    class DividesInPlace(nn.Module):
+        def __init__(self, target_features):
+            super().__init__()
+            self.target = ref_gram(target_features).detach()
+
+        def forward(self, input):
+            self.loss = F.mse_loss(ref_gram(input.div_(2.0)), self.target)
+            return input
+
+    fails(hw.check_style_loss, DividesInPlace, "changed its input in place")
+
+
+def test_style_check_gram_of_the_stored_gram():
+    """gram_matrix(self.target) when self.target already is a Gram matrix: a raw error, explained."""
+    def student_gram(f):
+        b, n, h, w = f.shape
+        x = f.reshape(b, n, h * w)
+        return x @ x.transpose(1, 2) / (n * h * w)
+
+    def gram_of_gram(gram):
+        class GramOfGram(nn.Module):
+            def __init__(self, target_features):
+                super().__init__()
+                self.target = gram(target_features).detach()
+
+            def forward(self, x):
+                self.loss = F.mse_loss(gram(x), gram(self.target))
+                return x
+
+        return GramOfGram
+
+    for gram in (student_gram, ref_gram):
+        msg = fails(hw.check_style_loss, gram_of_gram(gram), "self.target already is a Gram matrix",
+                    "compare gram_matrix(input) with self.target")
+        assert "read the error above" not in msg
+
+
 # --------------------------------------------------------------------------------------------- build_model
 
 
@@ -466,6 +601,58 @@ def test_build_check_missing_normalisation_and_return_value():
     fails(hw.check_build_model, model_only, "three things")
 
 
+def build_variant(*, trim="complete", use_elif=False, lookup=False):
+    """Targets computed alongside, with switches for the trimming rule, an `elif`, and lists built by lookup."""
+    def build(content, style, content_layers, style_layers, *, vgg, normalization):
+        model = nn.Sequential(normalization)
+        cl, sl, made = [], [], {}
+        with torch.no_grad():
+            c, s = normalization(content), normalization(style)
+        last = {"style": style_layers[-1], "max": max(content_layers + style_layers)}.get(trim)
+        for name, layer in vgg.named_children():
+            if isinstance(layer, nn.ReLU):
+                layer = nn.ReLU(inplace=False)
+            model.append(layer)
+            with torch.no_grad():
+                c, s = layer(c), layer(s)
+            if name in content_layers:
+                made["content", name] = RefContentLoss(c)
+                cl.append(made["content", name])
+                model.append(cl[-1])
+            if name in style_layers and not (use_elif and name in content_layers):
+                made["style", name] = RefStyleLoss(s)
+                sl.append(made["style", name])
+                model.append(sl[-1])
+            if name == last or (last is None and len(cl) == len(content_layers) and len(sl) == len(style_layers)):
+                break
+        if lookup:
+            return model, [made["content", n] for n in content_layers], [made["style", n] for n in style_layers]
+        return model, cl, sl
+
+    return build
+
+
+def test_build_check_passes_lists_in_any_order(capsys):
+    hw.check_build_model(build_variant(lookup=True))
+    assert "check_build_model passed" in capsys.readouterr().out
+
+
+def test_build_check_trimmed_after_the_last_style_layer():
+    """The deepest loss layer need not be style_layers[-1]: trimming there is named, whatever follows from it."""
+    msg = fails(hw.check_build_model, build_variant(trim="style"), "cut off before its deepest loss layer",
+                "trimmed after style_layers[-1]", "deepest loss layer is 'conv3_1'", "deepest of all loss layers")
+    assert "read the error above" not in msg
+    fails(hw.check_build_model, build_variant(trim="style", lookup=True), "cut off before its deepest loss layer",
+          "no loss layer was made for 'conv3_1'", "deepest of all loss layers")
+    fails(hw.check_build_model, build_variant(trim="max"), "max() compares strings")
+
+
+def test_build_check_elif_for_a_layer_in_both_lists():
+    for lookup in (False, True):
+        fails(hw.check_build_model, build_variant(use_elif=True, lookup=lookup),
+              "'relu2_1' is in both lists but got only a content loss", "`elif` where two `if`s are needed")
+
+
 # --------------------------------------------------------------------------------------------- closure
 
 
@@ -563,6 +750,65 @@ def test_closure_check_return_value():
     fails(hw.check_closure, returns_closure_result, "closure function itself", "return closure")
 
 
+def closure_with(kind):
+    """The reference closure with one planted mistake of a kind found in student work."""
+    def make(model, G, optimizer, content_losses, style_losses, alpha, beta):
+        def closure():
+            if kind == "grad.zero_":
+                G.grad.zero_()
+            else:
+                optimizer.zero_grad()
+            if kind == "no_grad":
+                with torch.no_grad():
+                    model(G)
+            else:
+                model(G)
+            c = sum(m.loss for m in content_losses) / len(content_losses)
+            s = sum(m.loss for m in style_losses) / len(style_losses)
+            if kind == "torch.tensor":
+                s = torch.tensor([m.loss for m in style_losses]).mean()
+            if kind == "item":
+                c = sum(m.loss.item() for m in content_losses) / len(content_losses)
+            if kind == "all numbers":
+                c, s = c.item(), s.item()
+            loss = alpha * c + beta * s
+            if kind == "all numbers":
+                loss = torch.tensor(loss)
+            loss.backward()
+            if kind == "step":
+                optimizer.step()
+            if kind == "step(closure)":
+                optimizer.step(closure)
+            return loss
+
+        return closure
+
+    return make
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_closure_check_terms_cut_off_from_autograd():
+    msg = fails(hw.check_closure, closure_with("torch.tensor"), "lacks part of the loss",
+                "without the term(s) of style_losses[0], style_losses[1], style_losses[2]", "torch.tensor([...])",
+                "torch.stack")
+    assert "same loss you return" not in msg
+    fails(hw.check_closure, closure_with("item"), "without the term(s) of content_losses[0]", ".item()")
+    fails(hw.check_closure, closure_with("all numbers"), "not connected to G", "plain numbers")
+
+
+def test_closure_check_step_inside_the_closure():
+    for kind in ("step", "step(closure)"):
+        msg = fails(hw.check_closure, closure_with(kind), "calls optimizer.step()", "out of the closure")
+        assert "clamp" not in msg
+
+
+def test_closure_check_raw_errors_are_explained():
+    msg = fails(hw.check_closure, closure_with("grad.zero_"), "G.grad is None until the first backward()",
+                "optimizer.zero_grad()")
+    assert "read the error above" not in msg
+    fails(hw.check_closure, closure_with("no_grad"), "not connected to G", "torch.no_grad()")
+
+
 # --------------------------------------------------------------------------------------------- texture
 
 
@@ -606,6 +852,77 @@ def test_texture_check_rejects_copies(style_and_texture):
         hw.check_texture(torch.roll(S, (13, 21), (2, 3)), S)
     with pytest.raises(hw.CheckFailed, match="mirrored copy"):
         hw.check_texture(S.flip(3), S)
+
+
+def _shuffled_pieces(S, size, seed=0, turn=False):
+    """S cut into size x size pieces, shuffled (and each turned by a multiple of 90 degrees with ``turn``)."""
+    _, c, h, w = S.shape
+    nh, nw = h // size, w // size
+    pieces = [S[..., i * size:(i + 1) * size, j * size:(j + 1) * size] for i in range(nh) for j in range(nw)]
+    g = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(pieces), generator=g).tolist()
+    pieces = [torch.rot90(pieces[k], int(torch.randint(4, (1,), generator=g)), (2, 3)) if turn else pieces[k]
+              for k in order]
+    rows = [torch.cat(pieces[i * nw:(i + 1) * nw], 3) for i in range(nh)]
+    return torch.cat(rows, 2)
+
+
+def _noisy(S, std, seed=1):
+    return (S + std * torch.randn(S.shape, generator=torch.Generator().manual_seed(seed))).clamp(0, 1)
+
+
+def _blurred(S, sigma):
+    from nst_helpers.homework.texture import _blur
+
+    return _blur(S, sigma)
+
+
+@pytest.mark.parametrize("cheat, phrase", [
+    (lambda S: _noisy(S, 0.1), "copy of S with noise"),
+    (lambda S: _noisy(S, 0.3), "copy of S with noise"),
+    (lambda S: _shuffled_pieces(S, 16), "pieces of S"),
+    (lambda S: _shuffled_pieces(S, 16, turn=True), "pieces of S"),
+    (lambda S: _shuffled_pieces(S, 8), "pieces of S"),
+    (lambda S: _blurred(S, 1.0), "blurred copy"),
+    (lambda S: torch.nn.functional.interpolate(S, scale_factor=0.5, mode="area").repeat(1, 1, 2, 2), "tiled"),
+    (lambda S: torch.rot90(S, 1, (2, 3)), "rotated by 90 degrees"),
+    (lambda S: S.transpose(2, 3), "transposed"),
+    (lambda S: S.repeat(1, 1, 2, 2), "pieces of S"),
+], ids=["noise 0.1", "noise 0.3", "16 px pieces", "16 px pieces turned", "8 px pieces", "blurred", "tiled",
+        "rotated", "transposed", "repeated"])
+def test_texture_check_rejects_near_copies(style_and_texture, cheat, phrase):
+    """A texture must be new: copies of S, however changed, are named as such, not as 'optimise longer'."""
+    S, _ = style_and_texture
+    with pytest.raises(hw.CheckFailed) as info:
+        hw.check_texture(cheat(S), S)
+    msg = str(info.value)
+    assert "not new" in msg and phrase in msg, msg
+    assert "optimise longer" not in msg
+
+
+def test_texture_check_rejects_a_polished_noisy_copy(style_and_texture):
+    """S plus noise, then 30 evaluations of L-BFGS on the style loss: its score is low, but it is still S."""
+    S, _ = style_and_texture
+    polished, _ = nst_helpers.run_style_transfer(S, S, alpha=0, beta=1, init=_noisy(S, 0.3), content_layers=[],
+                                                 steps=30, progress=False, seed=0)
+    assert hw.texture_score(polished, S)[0] < hw.TEXTURE_MAX_SCORE  # the Gram matrices alone would let it pass
+    with pytest.raises(hw.CheckFailed, match="not new: it is a copy of S with noise"):
+        hw.check_texture(polished, S)
+
+
+@pytest.mark.parametrize("style", ["starry_night", "stripes"])
+def test_texture_check_passes_textures_of_other_styles(style, capsys):
+    """Real textures (noise, then L-BFGS on the style loss) of a painting, another painting and stripes pass."""
+    if style == "stripes":
+        y, x = torch.meshgrid(torch.arange(48.0), torch.arange(64.0), indexing="ij")
+        v = 0.5 + 0.5 * torch.sin((x + 0.5 * y) / 11 * 6.2832)
+        S = torch.stack([v, 0.3 + 0.4 * v, 1 - v])[None]
+    else:
+        S = nst_helpers.load_image(nst_helpers.bundled_image(style, "style"), size=64)
+    T, _ = nst_helpers.run_style_transfer(S, S, alpha=0, beta=1, init="random", content_layers=[], steps=40,
+                                          progress=False, seed=1)
+    hw.check_texture(T, S)
+    assert "check_texture passed" in capsys.readouterr().out
 
 
 def test_texture_check_rejects_invalid_images(style_and_texture):

@@ -13,30 +13,42 @@ check                        the mistakes it names
 :func:`check_gram_matrix`    a reshape that mixes channels and positions
                              (``features.view(H*W, N)``); the transposed product
                              (H*W x H*W); a missing or wrong normalisation
-                             (found by its exact factor, e.g. N*H*W); a dropped
-                             or flattened batch dimension; a result cut off from
-                             autograd; an input changed in place
-:func:`check_content_loss`   returning the loss instead of the input; a sum
-                             instead of a mean (factor N*H*W); the paper's 1/2;
-                             a target that is not detached; a loss that
-                             accumulates over forward passes; ``.item()``
+                             (found by its exact factor, e.g. N*H*W); a dropped,
+                             flattened or ignored batch dimension; ``.t()`` or
+                             ``torch.mm`` on too many dimensions; a result cut
+                             off from autograd; an input changed in place
+:func:`check_content_loss`   returning the loss instead of the input; an input
+                             changed in place; a sum instead of a mean (factor
+                             N*H*W); the paper's 1/2; a target that is not
+                             detached or is trainable (``nn.Parameter``); a loss
+                             that accumulates over forward passes; ``.item()``
 :func:`check_style_loss`     the same, plus Gram matrices that are not
                              normalised (factor (N*H*W)^2), comparing feature
-                             maps instead of Gram matrices, a target that must
-                             have the input's size
+                             maps instead of Gram matrices, the Gram matrix of
+                             the stored Gram matrix, a target that must have
+                             the input's size
 :func:`check_build_model`    an in-place ReLU overwriting a tensor a loss layer
                              keeps; a model that is not trimmed after the last
-                             loss layer; a loss layer in the wrong place; targets
-                             from the wrong image; a missing normalisation;
-                             the old signature (``vgg, normalization`` first)
+                             loss layer, or trimmed at ``style_layers[-1]`` when
+                             a deeper loss layer comes earlier in a list; a
+                             layer in both lists with one loss (``elif``); a
+                             loss layer in the wrong place; targets from the
+                             wrong image; a missing normalisation; the old
+                             signature (``vgg, normalization`` first)
 :func:`check_closure`        a missing ``zero_grad`` (gradients accumulate); no
                              ``backward``; ``zero_grad`` after ``backward``;
-                             alpha and beta swapped; summed style layers; a
-                             forward pass outside the closure; G changed inside
-                             the closure
+                             ``G.grad.zero_()`` before any backward; alpha and
+                             beta swapped; summed style layers; loss terms
+                             turned into numbers (``.item()``,
+                             ``torch.tensor([...])``); a forward pass under
+                             ``no_grad`` or outside the closure;
+                             ``optimizer.step()`` inside it; G changed inside it
 :func:`check_texture`        an image that is not a texture of S (Gram
-                             matrices far from S's), a copy of S (also shifted
-                             or mirrored), a flat image, pixels outside [0, 1]
+                             matrices far from S's), an image that is not new
+                             (local patch matching: a copy of S, also shifted,
+                             flipped, rotated, transposed, noisy, blurred,
+                             tiled, or cut into pieces and rearranged), a flat
+                             image, pixels outside [0, 1]
 ===========================  ====================================================
 
 A check raises :class:`CheckFailed` (an ``AssertionError``) whose message says

@@ -54,8 +54,59 @@ def _passed(check: str, what: str, cheer: str) -> None:
     print(f"{check} passed: {what}. {cheer}")
 
 
+#: Torch errors whose cause is known: (a piece of the error message, what it means and what to do).
+_KNOWN_ERRORS: tuple[tuple[str, str], ...] = (
+    ("t() expects a tensor with <= 2 dimensions",
+     ".t() only transposes a 2-D matrix, and your tensor has 3 or more dimensions (B x N x H*W after the reshape). "
+     "Swap the last two dimensions with .transpose(1, 2) (or .transpose(-2, -1), or .mT)."),
+    ("must be a matrix",
+     "torch.mm multiplies 2-D matrices only, and it got a tensor with more dimensions (features are B x N x H x W; "
+     "reshaped, B x N x H*W). Reshape to (B, N, H*W) and multiply batch by batch with torch.bmm or @."),
+    ("batch1 must be a 3D tensor",
+     "torch.bmm multiplies batches of matrices: both operands must be 3-D (B x N x H*W and B x H*W x N). "
+     "Reshape the B x N x H x W features to (B, N, H*W) first."),
+    ("(4 dimensions), got shape (1, 3, 3)",
+     "gram_matrix got a 3-D tensor, a Gram matrix (B x N x N), instead of B x N x H x W features. In StyleLoss, "
+     "self.target already is a Gram matrix, computed once in __init__: compare gram_matrix(input) with "
+     "self.target directly, without taking its Gram matrix again."),
+    ("expected 4, got 3",
+     "code that unpacks B, N, H, W = x.shape got a 3-D tensor, for example a Gram matrix (B x N x N). "
+     "If this is gram_matrix(self.target) in StyleLoss: self.target already is a Gram matrix, computed once "
+     "in __init__; compare gram_matrix(input) with self.target directly."),
+    ("'NoneType' object has no attribute 'zero_'",
+     "G.grad is None until the first backward(): there is nothing to zero yet. Use optimizer.zero_grad(), "
+     "which handles that (or `if G.grad is not None: G.grad.zero_()`)."),
+    ("does not require grad and does not have a grad_fn",
+     "backward() was called on a tensor that is not connected to G: the forward pass ran under torch.no_grad(), "
+     "or the loss was rebuilt from numbers (.item(), float(), torch.tensor([...]), .detach()), which cuts it "
+     "off from autograd."),
+    ("modified by an inplace operation",
+     "an in-place operation (x += ..., x.add_(...), nn.ReLU(inplace=True)) overwrote a tensor that backward() "
+     "still needs; write x = x + ... or use inplace=False."),
+    ("Trying to backward through the graph a second time",
+     "backward() ran twice through the same graph: the forward pass that built it must run again before each "
+     "backward(), and targets must be detached."),
+    ("mat1 and mat2 shapes cannot be multiplied",
+     "the two matrices of a product do not fit: for F of shape N x (H*W), the Gram matrix is F @ F^T, "
+     "(N x H*W) @ (H*W x N)."),
+)
+
+
+def _explain(exc: BaseException) -> str | None:
+    """What a known torch error means, or None."""
+    text = str(exc)
+    for sign, meaning in _KNOWN_ERRORS:
+        if sign in text:
+            return meaning
+    return None
+
+
 def _call(check: str, what: str, fn: Callable, *args, hint: str | None = None, **kwargs):
-    """Call student code; a NotImplementedError becomes NotImplementedYet, any other error a CheckFailed."""
+    """Call student code; a NotImplementedError becomes NotImplementedYet, any other error a CheckFailed.
+
+    The CheckFailed names the cause of a known torch error (a specific ``hint`` of the caller comes first) and
+    keeps the original error chained (``__cause__``), so the traceback still shows the failing line.
+    """
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
@@ -69,7 +120,8 @@ def _call(check: str, what: str, fn: Callable, *args, hint: str | None = None, *
     except Exception as exc:
         _fail(check, f"{what} raised an error.", expected="it runs without an error",
               found=f"{type(exc).__name__}: {exc}",
-              hint=hint or "read the error above; the traceback shows the line of your code that failed.",
+              hint=hint or _explain(exc) or "read the error above; the traceback shows the line of your code "
+                                            "that failed.",
               cause=exc)
 
 

@@ -139,10 +139,20 @@ def _check_batch(fn: Callable) -> None:
     expb = _ref.gram_matrix(xb)
     if not isinstance(outb, torch.Tensor) or tuple(outb.shape) != (2, 4, 4):
         found = _shape(outb)
-        hint = ("you flattened the batch into the maps (a view of shape (B*N, H*W)): the Gram matrix of "
-                "image b must only compare the maps of image b. Reshape to (B, N, H*W) and use torch.bmm "
-                "(or @, which multiplies batch by batch).") if found in (str((8, 8)), str((1, 8, 8))) else \
-            _USE_THE_INPUT_SIZES
+        if found in (str((8, 8)), str((1, 8, 8))):
+            hint = ("you flattened the batch into the maps (a view of shape (B*N, H*W)): the Gram matrix of "
+                    "image b must only compare the maps of image b. Reshape to (B, N, H*W) and use torch.bmm "
+                    "(or @, which multiplies batch by batch).")
+        elif found in (str((4, 4)), str((1, 4, 4))):
+            mixed = xb.reshape(4, -1)
+            how = ("features.view(N, -1) (or .view(N, H*W)) puts the numbers of both images into the N rows, "
+                   "so the product mixes the two images") if _scale_factor(outb.reshape(4, 4), mixed @ mixed.t()) \
+                is not None else "it reads only one image, or mixes them"
+            hint = (f"the batch is ignored: for 2 images you returned one N x N matrix, {found}. Here {how}; "
+                    "that only works for B = 1. Keep B: reshape to (B, N, H*W) and multiply batch by batch "
+                    "(@ or torch.bmm), giving B x N x N.")
+        else:
+            hint = _USE_THE_INPUT_SIZES
         _fail(_GRAM, "wrong shape for a batch of 2 images.", expected="(2, 4, 4)", found=found, hint=hint)
     if not _close(outb, expb):
         k = _scale_factor(outb, expb)

@@ -148,13 +148,50 @@ def _check_forward_output(check: str, out: Any, x: torch.Tensor, cls_name: str) 
               hint="a loss layer only watches: compute self.loss, then `return input`.")
 
 
+def _check_no_trainable_target(ex: _LossExercise, layer: nn.Module) -> None:
+    """The target is a constant: not an nn.Parameter that requires grad, nor a tensor with requires_grad."""
+    trainable = [name for name, p in layer.named_parameters() if p.requires_grad]
+    if trainable:
+        _fail(ex.check, f"{ex.name} has a trainable parameter: {', '.join(trainable)}.",
+              expected="a constant target (a plain tensor, or a buffer), no trainable parameters",
+              found=f"nn.Parameter {trainable[0]!r} with requires_grad=True",
+              hint="nn.Parameter(target) makes the target something an optimiser can change and gives it a "
+                   "gradient of its own. Store a constant: self.target = target.detach().")
+    for name, value in vars(layer).items():
+        if name != "loss" and isinstance(value, torch.Tensor) and value.requires_grad and value.is_leaf:
+            _fail(ex.check, f"{ex.name}.{name} requires grad.",
+                  expected="a constant target with requires_grad=False",
+                  found=f"self.{name}.requires_grad == True",
+                  hint="a target that requires grad collects a gradient in every backward(); store "
+                       "self.target = target.detach() (without .requires_grad_()).")
+
+
+def _check_input_unchanged(ex: _LossExercise, x: torch.Tensor, x_before: torch.Tensor, t: torch.Tensor,
+                           t_before: torch.Tensor) -> None:
+    """A loss layer only watches: forward must not change its input, __init__ must not change the target."""
+    if not torch.equal(x.detach(), x_before):
+        _fail(ex.check, f"{ex.name}.forward changed its input in place.",
+              expected="the input features unchanged after the call", found="different values in the input",
+              hint="an in-place operation on the input, such as input.sub_(...), input -= ..., input.pow_(2) or "
+                   "input.div_(...): inside nn.Sequential the next VGG layer would receive the changed "
+                   "tensor. Write input - self.target (a new tensor) instead.")
+    if not torch.equal(t.detach(), t_before):
+        _fail(ex.check, f"{ex.name}(target) changed the target it was given in place.",
+              expected="the target tensor unchanged", found="different values in the tensor passed to __init__",
+              hint="an in-place operation on the target (target.div_(...), target -= ...); make a new tensor "
+                   "instead (target / ..., or target.detach().clone() before changing it).")
+
+
 def _first_layer(ex: _LossExercise, cls: type, x: torch.Tensor, t: torch.Tensor) -> tuple[nn.Module, torch.Tensor]:
     """``cls(t)`` is an nn.Module whose forward returns its input and stores a 0-d ``self.loss``."""
+    x_before, t_before = x.clone(), t.clone()
     layer = _call(ex.check, f"{ex.name}(target) with a target of shape {tuple(t.shape)}", cls, t)
     if not isinstance(layer, nn.Module):
         _fail(ex.check, f"{ex.name}(target) must create an nn.Module.", found=type(layer).__name__,
               hint=f"declare `class {ex.name}(nn.Module):` and call super().__init__() first in __init__.")
+    _check_no_trainable_target(ex, layer)
     out = _call(ex.check, f"{ex.name}.forward on features of shape {tuple(x.shape)}", layer, x)
+    _check_input_unchanged(ex, x, x_before, t, t_before)
     _check_forward_output(ex.check, out, x, ex.name)
     return layer, _get_loss(ex.check, layer, ex.name)
 

@@ -352,6 +352,121 @@ def _check_style_of_other_size(fn: Callable, C: torch.Tensor, norm: nn.Module, G
                           hint="the style targets must be S's own features at each layer, whatever S's size.")
 
 
+# --------------------------------------------------------------------------------------------- other layer lists
+
+#: A second configuration: the deepest loss layer (conv3_1) is first in style_layers, not last, and relu2_1 is in
+#: both lists. style_layers[-1], content_layers[-1] and max() of the names (which compares strings) all say relu2_1.
+_OTHER_CONTENT = ("relu2_1",)
+_OTHER_STYLE = ("conv3_1", "relu1_1", "relu2_1")
+_OTHER_DEEPEST = "conv3_1"
+_OTHER_SHARED = "relu2_1"
+_OTHER_CALL = f"content_layers={list(_OTHER_CONTENT)}, style_layers={list(_OTHER_STYLE)}"
+_VGG_TYPES = (nn.Conv2d, nn.ReLU, nn.MaxPool2d)
+
+
+def _fail_trimmed_early(last: str | None, found: str, cause: BaseException | None = None):
+    rules = []
+    if last == _OTHER_STYLE[-1]:
+        rules.append("style_layers[-1]")
+    if last == _OTHER_CONTENT[-1]:
+        rules.append("content_layers[-1]")
+    if last == max(_OTHER_CONTENT + _OTHER_STYLE):
+        rules.append("max() of the names")
+    rule = (f"you trimmed after {' / '.join(rules)} = '{last}'" if rules else f"your model stops after '{last}'") \
+        if last else f"you stopped adding layers before '{_OTHER_DEEPEST}'"
+    _fail(_BUILD, f"with {_OTHER_CALL} the model is cut off before its deepest loss layer.",
+          expected=f"the model to go on to '{_OTHER_DEEPEST}' (the deepest loss layer, first in style_layers) and "
+                   "end with its loss layer",
+          found=found,
+          hint=f"{rule}, but the deepest loss layer is '{_OTHER_DEEPEST}'. Trim after the deepest of all loss "
+               "layers, whatever list it is in and wherever it is in the list: stop once every name of both lists "
+               "has had its loss layer (or take the largest position, vgg's layer order, not the largest name: "
+               "max() compares strings, and 'relu2_1' > 'conv3_1').", cause=cause)
+
+
+def _fail_elif(kind_found: str, found: str, cause: BaseException | None = None):
+    other = "style" if kind_found == "content" else "content"
+    _fail(_BUILD, f"with {_OTHER_CALL}, layer '{_OTHER_SHARED}' is in both lists but got only a {kind_found} "
+                  "loss.",
+          expected=f"two loss layers after '{_OTHER_SHARED}': a ContentLoss and a StyleLoss",
+          found=found,
+          hint=f"an `elif` where two `if`s are needed: `if name in content_layers: ... elif name in style_layers:` "
+               f"never gives a layer in both lists its {other} loss. Use two separate `if` statements.",
+          cause=cause)
+
+
+def _loss_modules(model: nn.Sequential) -> list[tuple[nn.Module, str]]:
+    """(module, the VGG layer it follows) for every child that is neither the first module nor a VGG layer."""
+    out, k = [], 0
+    for i, m in enumerate(model.children()):
+        if i == 0 or isinstance(m, _VGG_TYPES):
+            k += 1
+        else:
+            out.append((m, LAYER_NAMES[k - 2] if 2 <= k <= len(LAYER_NAMES) + 1 else "?"))
+    return out
+
+
+def _last_vgg_layer(model: nn.Sequential) -> str | None:
+    n = sum(1 for i, m in enumerate(model.children()) if i > 0 and isinstance(m, _VGG_TYPES))
+    return LAYER_NAMES[n - 1] if 0 < n <= len(LAYER_NAMES) else None
+
+
+def _check_other_layers(fn: Callable) -> None:
+    """The deepest loss layer not last in its list, and a layer in both lists: trimmed right, two losses there.
+
+    32 x 32 images, so that even a model that is not trimmed at all runs through all five poolings.
+    """
+    C, S, Gr = (_small_image(32, 32, seed=seed) for seed in (25, 26, 27))
+    try:
+        result = _call(_BUILD, f"your build_model with {_OTHER_CALL}", fn, C, S, list(_OTHER_CONTENT),
+                       list(_OTHER_STYLE), vgg=tiny_vgg(inplace=True), normalization=Normalization("caffe"))
+    except NotImplementedYet:
+        raise
+    except CheckFailed as err:
+        cause = err.__cause__
+        if isinstance(cause, (KeyError, IndexError, ValueError, StopIteration)):
+            text = str(cause)
+            if _OTHER_DEEPEST in text:
+                _fail_trimmed_early(None, f"{type(cause).__name__}: {cause} (no loss layer was made for "
+                                          f"'{_OTHER_DEEPEST}')", cause)
+            if _OTHER_SHARED in text:
+                kind = "content" if "style" in text else "style" if "content" in text else "content"
+                _fail_elif(kind, f"{type(cause).__name__}: {cause}", cause)
+        raise
+    if not isinstance(result, tuple) or len(result) != 3 or not isinstance(result[0], nn.Sequential):
+        _check_returns_three(result)
+    model, c_losses, s_losses = result
+    last = _last_vgg_layer(model)
+    if last is not None and LAYER_NAMES.index(last) < LAYER_NAMES.index(_OTHER_DEEPEST):
+        _fail_trimmed_early(last, f"a model that ends after '{last}'")
+    shared = [m for m, after in _loss_modules(model) if after == _OTHER_SHARED]
+    if len(shared) == 1:
+        ids_c = {id(m) for m in c_losses} if isinstance(c_losses, (list, tuple)) else set()
+        kind = "content" if id(shared[0]) in ids_c else "style"
+        _fail_elif(kind, f"one loss layer after '{_OTHER_SHARED}' ({type(shared[0]).__name__})")
+    for got, want, what in ((c_losses, _OTHER_CONTENT, "content"), (s_losses, _OTHER_STYLE, "style")):
+        if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            _fail(_BUILD, f"with {_OTHER_CALL}, wrong number of {what} loss layers returned.",
+                  expected=f"a list of {len(want)} ({', '.join(want)}), in the order of {what}_layers",
+                  found=f"{type(got).__name__} of length {len(got) if hasattr(got, '__len__') else '?'}",
+                  hint=f"one loss layer per name in {what}_layers, listed in that order (not in the order of the "
+                       "network).")
+    if last is not None and LAYER_NAMES.index(last) > LAYER_NAMES.index(_OTHER_DEEPEST):
+        _fail(_BUILD, f"with {_OTHER_CALL} the model is not trimmed after its deepest loss layer.",
+              expected=f"the model to end with the loss layer after '{_OTHER_DEEPEST}'",
+              found=f"a model that goes on to '{last}'",
+              hint="stop once every name of both lists has had its loss layer: the deepest one need not be "
+                   "the last name of a list.")
+    ref = build_model(C, S, list(_OTHER_CONTENT), list(_OTHER_STYLE), vgg=tiny_vgg(inplace=False),
+                      normalization=Normalization("caffe"))
+    _call(_BUILD, f"a forward pass of your model built with {_OTHER_CALL}", model, Gr)
+    ref[0](Gr)
+    _check_like_reference(list(c_losses) + list(s_losses), ref[1] + ref[2], _OTHER_CONTENT + _OTHER_STYLE,
+                          f"with {_OTHER_CALL}, the loss at '{{layer}}' differs from the reference.",
+                          hint="each list must hold the loss layers in the order of its names (style_losses[0] is "
+                               f"the one after '{_OTHER_STYLE[0]}'), and a layer in both lists needs both losses.")
+
+
 # --------------------------------------------------------------------------------------------- the check
 
 
@@ -382,6 +497,8 @@ def check_build_model(fn: Callable) -> None:
         Gr = _small_image(16, 16, seed=23)
         _check_losses(a, C, S, Gr)
         _check_style_of_other_size(fn, C, norm, Gr)
+        _check_other_layers(fn)
     _passed(_BUILD, "normalization first, loss layers in place, trimmed, no harmful in-place ReLU, correct "
-                    "targets (also for a style image of another size), losses and gradients",
+                    "targets (also for a style image of another size), losses and gradients, a layer in both "
+                    "lists, the deepest loss layer first in its list",
             "The model is ready to be optimised.")
