@@ -87,7 +87,7 @@ bench-quality: $(STAMP)
 	$(PY) benchmarks/bench_quality.py
 
 bench-explorer: $(STAMP)
-	$(PY) benchmarks/bench_explorer.py
+	$(PY) benchmarks/bench_explorer.py --size 256 --steps 50 --runs 3
 
 clean:
 	rm -rf .pytest_cache .ruff_cache test-artifacts docs/_build docs/_generated

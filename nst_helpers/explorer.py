@@ -250,6 +250,10 @@ class ExplorerSession:
         Snapshot interval; default :func:`snapshot_every` of the steps. It never changes G.
     seed
         Seed of the noise for the noisy starts (part of the cache key).
+    precision
+        Arithmetic of the runs (part of the cache key): ``"auto"`` (default) takes the machine's fast path,
+        bfloat16 with channels-last where bfloat16 is native (AMX, AVX512-BF16, recent GPUs), else float32
+        with channels-last; ``"float32"`` gives the lectures' textbook computation.
     cache_size, cache_mb
         Most finished runs kept, and most memory their snapshots may take.
     max_upload_mb
@@ -259,10 +263,11 @@ class ExplorerSession:
     """
 
     def __init__(self, content="grace_hopper", style="swirls", *, every: int | None = None, seed: int = 0,
-                 cache_size: int = 32, cache_mb: float = 1024.0, max_upload_mb: float = MAX_UPLOAD_MB,
-                 **values) -> None:
+                 precision: str = "auto", cache_size: int = 32, cache_mb: float = 1024.0,
+                 max_upload_mb: float = MAX_UPLOAD_MB, **values) -> None:
         self.every = None if every is None else check_field("every", every)
         self.seed = seed
+        self.precision = check_field("precision", precision)
         self.max_upload_mb = float(max_upload_mb)
         self.sources = ImageSources()
         self.setting = Setting(content=self.sources.add("content", content),
@@ -296,7 +301,8 @@ class ExplorerSession:
         """Cache key: the images' ids, the values and the seed (not ``every``: it does not change G)."""
         s = self.setting if setting is None else setting
         values = tuple(getattr(s, name) for name in SETTING_FIELDS)
-        return (self.sources.ids["content"][s.content], self.sources.ids["style"][s.style], *values, self.seed)
+        return (self.sources.ids["content"][s.content], self.sources.ids["style"][s.style], *values, self.seed,
+                self.precision)
 
     def run_for(self, setting: Setting | None = None) -> Run | None:
         """The run of a setting (default: the current one): cached, in progress, stopped or failed; else None."""
@@ -371,7 +377,8 @@ class ExplorerSession:
 
     def _work(self, run: Run) -> None:
         try:
-            run.config = run.setting.config(seed=self.seed, every=self.every_for(run.setting.steps), progress=False)
+            run.config = run.setting.config(seed=self.seed, every=self.every_for(run.setting.steps), progress=False,
+                                            precision=self.precision)
             content = self.sources.images["content"][run.setting.content]
             style = self.sources.images["style"][run.setting.style]
             run.result, history = run_style_transfer(content, style, run.config,
