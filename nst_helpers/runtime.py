@@ -8,6 +8,7 @@ bfloat16, NCHW or channels-last). The algorithm in :mod:`nst_helpers.transfer` a
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -183,7 +184,6 @@ def progress_bar(total: int, enabled: bool, desc: str = "style transfer"):
 #: ``1`` returns freed activation buffers to the system at once (see :func:`return_freed_memory`), ``0`` never;
 #: unset: only inside a JupyterHub (where ``$JUPYTERHUB_USER`` is set), where memory is shared by a class.
 LEAN_MEMORY_ENV = "NST_LEAN_MEMORY"
-_LEAN_DONE: list[bool] = []
 
 
 def lean_memory_wanted() -> bool:
@@ -194,6 +194,7 @@ def lean_memory_wanted() -> bool:
     return bool(os.environ.get("JUPYTERHUB_USER"))
 
 
+@functools.cache
 def return_freed_memory(threshold_kb: int = 128) -> bool:
     """Let the C library hand buffers of ``threshold_kb`` KB and more back to the system as soon as they are freed.
 
@@ -207,17 +208,13 @@ def return_freed_memory(threshold_kb: int = 128) -> bool:
     (30 kernels on one server) or with ``NST_LEAN_MEMORY=1``. Linux with glibc only, once per process;
     returns whether it is in effect.
     """
-    if _LEAN_DONE:
-        return _LEAN_DONE[0]
-    done = False
-    if lean_memory_wanted() and sys.platform.startswith("linux"):
-        try:
-            import ctypes
+    if not (lean_memory_wanted() and sys.platform.startswith("linux")):
+        return False
+    try:
+        import ctypes
 
-            libc = ctypes.CDLL("libc.so.6")
-            m_mmap_threshold = -3  # mallopt's parameter number in glibc's malloc.h
-            done = bool(libc.mallopt(m_mmap_threshold, int(threshold_kb * 1024)))
-        except (OSError, AttributeError):  # musl, another C library: leave it alone
-            done = False
-    _LEAN_DONE.append(done)
-    return done
+        libc = ctypes.CDLL("libc.so.6")
+        m_mmap_threshold = -3  # mallopt's parameter number in glibc's malloc.h
+        return bool(libc.mallopt(m_mmap_threshold, int(threshold_kb * 1024)))
+    except (OSError, AttributeError):  # musl, another C library: leave it alone
+        return False

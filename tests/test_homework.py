@@ -476,30 +476,6 @@ def test_style_check_gram_of_the_stored_gram():
 # --------------------------------------------------------------------------------------------- build_model
 
 
-def build_reference(content, style, content_layers, style_layers, *, vgg, normalization):
-    """A correct build_model written from scratch (targets by running C and S alongside)."""
-    model = nn.Sequential(normalization)
-    found = {}
-    with torch.no_grad():
-        c, s = normalization(content), normalization(style)
-    last = max(content_layers + style_layers, key=nst_helpers.vgg.layer_index)
-    for name, layer in vgg.named_children():
-        if isinstance(layer, nn.ReLU):
-            layer = nn.ReLU(inplace=False)
-        model.append(layer)
-        with torch.no_grad():
-            c, s = layer(c), layer(s)
-        if name in content_layers:
-            found["c", name] = RefContentLoss(c)
-            model.append(found["c", name])
-        if name in style_layers:
-            found["s", name] = RefStyleLoss(s)
-            model.append(found["s", name])
-        if name == last:
-            break
-    return model, [found["c", n] for n in content_layers], [found["s", n] for n in style_layers]
-
-
 def build_tutorial(content, style, content_layers, style_layers, *, vgg, normalization, fix_relu=True,
                    trim=True, style_from=None, loss_before=False):
     """The PyTorch-tutorial way (targets from the partial model), with switches for planted mistakes."""
@@ -602,13 +578,19 @@ def test_build_check_missing_normalisation_and_return_value():
 
 
 def build_variant(*, trim="complete", use_elif=False, lookup=False):
-    """Targets computed alongside, with switches for the trimming rule, an `elif`, and lists built by lookup."""
+    """Targets computed alongside (C and S run through the layers as they are added), with switches.
+
+    ``trim``: after the deepest loss layer by position ("index"), once every loss layer exists ("complete"),
+    or the mistakes: after ``style_layers[-1]`` ("style"), after ``max()`` of the names ("max"). ``use_elif``:
+    a layer in both lists gets only its content loss. ``lookup``: the lists are built by name afterwards.
+    """
     def build(content, style, content_layers, style_layers, *, vgg, normalization):
         model = nn.Sequential(normalization)
         cl, sl, made = [], [], {}
         with torch.no_grad():
             c, s = normalization(content), normalization(style)
-        last = {"style": style_layers[-1], "max": max(content_layers + style_layers)}.get(trim)
+        last = {"style": style_layers[-1], "max": max(content_layers + style_layers),
+                "index": max(content_layers + style_layers, key=nst_helpers.vgg.layer_index)}.get(trim)
         for name, layer in vgg.named_children():
             if isinstance(layer, nn.ReLU):
                 layer = nn.ReLU(inplace=False)
@@ -630,6 +612,11 @@ def build_variant(*, trim="complete", use_elif=False, lookup=False):
         return model, cl, sl
 
     return build
+
+
+#: A correct build_model written from scratch: targets by running C and S alongside, trimmed after the
+#: deepest loss layer by position, lists by name.
+build_reference = build_variant(trim="index", lookup=True)
 
 
 def test_build_check_passes_lists_in_any_order(capsys):
@@ -872,9 +859,9 @@ def _noisy(S, std, seed=1):
 
 
 def _blurred(S, sigma):
-    from nst_helpers.homework.texture import _blur
+    from nst_helpers.quality import gaussian_blur
 
-    return _blur(S, sigma)
+    return gaussian_blur(S, sigma)
 
 
 @pytest.mark.parametrize("cheat, phrase", [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -11,7 +10,9 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from .. import losses as _ref
+from ..color import luminance
 from ..model import Normalization, extract_features
+from ..quality import gaussian_blur
 from ..vgg import load_vgg19
 from ._harness import _call, _fail, _passed
 
@@ -126,18 +127,9 @@ _DIHEDRAL = ("", " (rotated by 90 degrees)", " (rotated by 180 degrees)", " (rot
              " (mirrored)", " (transposed)", " (mirrored)")
 
 
-def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    r = max(1, math.ceil(2 * sigma))
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype) ** 2 / (2 * sigma ** 2))
-    k = k / k.sum()
-    c = x.shape[1]
-    x = nnf.pad(x, (r, r, r, r), mode="replicate")
-    x = nnf.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return nnf.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-
-
 def _grey(x: torch.Tensor) -> torch.Tensor:
-    return (x * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    """The luminance Y of a ``B x 3 x H x W`` RGB image, ``B x 1 x H x W``."""
+    return luminance(x)[:, :1]
 
 
 def _dihedral(x: torch.Tensor) -> list[torch.Tensor]:
@@ -167,7 +159,7 @@ def _alignment(T: torch.Tensor, S: torch.Tensor) -> tuple[float, float, int]:
     f = max(S.shape[-2:]) / _ALIGN_SIDE
     if f > 1:
         T, S = nnf.interpolate(T, scale_factor=1 / f, mode="area"), nnf.interpolate(S, scale_factor=1 / f, mode="area")
-    t, s = _blur(_grey(T), 1.0), _blur(_grey(S), 1.0)
+    t, s = gaussian_blur(_grey(T)), gaussian_blur(_grey(S))
     if min(t.shape[-2:]) < p + stride or min(s.shape[-2:]) < p:
         return 0.0, 0.0, 0  # T much smaller than S, or S tiny: nothing to align (the verbatim search still runs)
     sources = _dihedral(s) + _dihedral(nnf.interpolate(s, scale_factor=0.5, mode="area"))
@@ -210,7 +202,7 @@ def _alignment(T: torch.Tensor, S: torch.Tensor) -> tuple[float, float, int]:
 
 
 def _high_frequencies(x: torch.Tensor) -> float:
-    return float((x - _blur(x, 1.0)).pow(2).mean())
+    return float((x - gaussian_blur(x)).pow(2).mean())
 
 
 def copy_analysis(texture: torch.Tensor, style: torch.Tensor) -> dict[str, float]:
